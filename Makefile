@@ -1,0 +1,109 @@
+# xenpipe - Xen save, restore and migration as Unix filters.
+# make            build everything into build/
+# make check      build, then run the tests (test/*.bats), then again under ASan+UBSan
+# make demo       save, restore and check a simulated domain, saying what happens
+# make install    PREFIX=/usr/local DESTDIR=
+# make deps       install the Debian packages the build and tests need
+
+PREFIX	?= /usr/local
+DESTDIR	?=
+BINDIR	= $(DESTDIR)$(PREFIX)/bin
+MANDIR	= $(DESTDIR)$(PREFIX)/share/man
+
+CC	?= cc
+CFLAGS	?= -O2 -g
+WARN	= -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+	  -Wpointer-arith -Wformat=2 -Wno-format-nonliteral
+ALL_CFLAGS = -std=gnu11 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 $(WARN) $(CFLAGS) -Icommon
+LDLIBS	= -lyajl -llz4 -lxenctrl -lxenstore -lpthread
+
+# SAN=1 builds with the sanitizers into build-san/
+ifeq ($(SAN),1)
+B	= build-san
+ALL_CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+LDFLAGS	+= -fsanitize=address,undefined
+else
+B	= build
+endif
+
+DEB_PKGS = build-essential libxen-dev liblz4-dev lz4 libyajl-dev bats python3
+
+COMMON_SRC = $(wildcard common/*.c)
+COMMON_OBJ = $(COMMON_SRC:common/%.c=$(B)/obj/%.o)
+PROGS	= $(patsubst bin/%.c,%,$(wildcard bin/*.c))
+SCRIPTS	= $(patsubst bin/%.sh,%,$(wildcard bin/*.sh))
+BINS	= $(PROGS:%=$(B)/%) $(SCRIPTS:%=$(B)/%)
+HDRS	= $(wildcard common/*.h)
+
+all: $(BINS)
+
+$(B)/obj/%.o: common/%.c $(HDRS) | $(B)/obj
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(B)/libxenpipe.a: $(COMMON_OBJ)
+	rm -f $@
+	ar rcs $@ $^
+
+$(B)/%: bin/%.c $(B)/libxenpipe.a $(HDRS)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(B)/libxenpipe.a $(LDLIBS)
+
+$(B)/%: bin/%.sh
+	install -m 755 $< $@
+
+$(B)/obj:
+	mkdir -p $@
+
+# The verifier comes from Debian's xen-utils-4.17, unpacked, not installed:
+# installing it would pull in the whole Xen toolstack and systemd.
+XENUTILS = $(CURDIR)/build/xen-utils
+VERIFY	= $(XENUTILS)/usr/lib/xen-4.17/bin/verify-stream-v2
+
+$(VERIFY):
+	mkdir -p build/xen-utils.deb
+	cd build/xen-utils.deb && apt-get download xen-utils-4.17
+	dpkg-deb -x build/xen-utils.deb/xen-utils-4.17_*.deb $(XENUTILS)
+	test -x $@
+
+verifier: $(VERIFY)
+
+deps:
+	@missing=$$(for p in $(DEB_PKGS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; done); \
+	if [ -z "$$missing" ]; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ]; then \
+		apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $$missing; \
+	else \
+		echo "as root: apt-get install -y --no-install-recommends $$missing"; exit 1; \
+	fi
+
+TEST_ENV = PATH=$(CURDIR)/$(B):$$PATH XENPIPE_VERIFY=$(VERIFY) XENPIPE_BACKEND=sim
+
+check: deps
+	$(MAKE) all
+	$(MAKE) $(VERIFY)
+	$(TEST_ENV) bats --tap test/*.bats
+	$(MAKE) check-san
+
+# The sim tests again, with every program built under ASan+UBSan.
+check-san:
+	$(MAKE) SAN=1 all
+	$(MAKE) SAN=1 B=build-san run-tests
+
+run-tests:
+	$(TEST_ENV) ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+		bats --tap test/*.bats
+
+demo: deps
+	$(MAKE) all
+	PATH=$(CURDIR)/build:$$PATH sh test/demo.sh
+
+install: all
+	install -d $(BINDIR) $(MANDIR)/man1 $(MANDIR)/man5
+	install -m 755 $(BINS) $(BINDIR)
+	for m in man/*.1; do install -m 644 $$m $(MANDIR)/man1; done
+	for m in man/*.5; do [ -e $$m ] && install -m 644 $$m $(MANDIR)/man5 || true; done
+
+clean:
+	rm -rf build build-san
+
+.PHONY: all check check-san run-tests demo install clean deps verifier
+.SECONDARY:

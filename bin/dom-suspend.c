@@ -1,0 +1,166 @@
+/*
+ * dom-suspend - suspend a domain and write the end of its migration stream.
+ *
+ * With no stream on stdin (a terminal, or input that ends at once) it is a
+ * cold save: suspend, then headers, every page, context, END.  With a
+ * stream on stdin (mem-dump -l | dirty-track) it copies that through, then
+ * suspends, sends the pages dirtied since, the context and END.  The domain
+ * stays suspended (resume it with dom-resume --in-place, or -c here).
+ */
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "backend.h"
+#include "cli.h"
+#include "err.h"
+#include "progress.h"
+#include "save.h"
+#include "stream.h"
+
+#define USAGE "dom-suspend [-cv] [-f libxc|libxl|xl] DOM"
+
+static void
+usage(void)
+{
+	fprintf(stderr, "usage: %s\n", USAGE);
+	exit(EX_USAGE);
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "checkpoint", no_argument, NULL, 'c' },
+		{ "format", required_argument, NULL, 'f' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const struct backend *be;
+	struct dom *d = NULL;
+	struct dom_info info;
+	struct save *s = NULL;
+	struct sr *sr = NULL;
+	struct stream_hdrs h;
+	enum stream_fmt fmt = FMT_XL;
+	uint64_t *bitmap = NULL, t0;
+	int cflag = 0, vflag = 0, fflag = 0, live = 0, suspended = 0;
+	int ch, rc, code;
+
+	cli_common(argc, argv, USAGE);
+	while ((ch = getopt_long(argc, argv, "cf:v", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			cflag = 1;
+			break;
+		case 'f':
+			if (fmt_parse(optarg, &fmt) < 0)
+				die(EX_USAGE, "%s", xp_errmsg());
+			fflag = 1;
+			break;
+		case 'v':
+			vflag = 1;
+			break;
+		default:
+			usage();
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc != 1)
+		usage();
+	if (isatty(STDOUT_FILENO))
+		die(EX_USAGE, "refusing to write a stream to a terminal; "
+		    "redirect stdout to a file or a pipe");
+	if ((be = backend_get()) == NULL)
+		die_xp(NULL);
+	cli_catch_signals();
+	t0 = now_ns();
+
+	if (!isatty(STDIN_FILENO)) {
+		if ((sr = sr_new(STDIN_FILENO)) == NULL)
+			die_xp(be->name);
+		rc = sr_headers(sr, &h);
+		if (rc < 0)
+			die(EX_STREAM, "stdin is not a migration stream (%s); "
+			    "for a cold save give it no input: </dev/null",
+			    xp_errmsg());
+		live = rc == 1;
+		if (live && fflag && fmt != h.fmt)
+			die(EX_USAGE, "-f %s, but the input stream is in %s "
+			    "format", fmt_name(fmt), fmt_name(h.fmt));
+		if (live)
+			fmt = h.fmt;
+	}
+	if (be->open(argv[0], &d) < 0)
+		die_xp(be->name);
+	if (be->info(d, &info) < 0)
+		goto err;
+	if (info.state != DOM_RUNNING && info.state != DOM_SUSPENDED) {
+		xp_seterr(XE_STATE, "%s is %s, not running", info.name,
+		    info.state == DOM_PAUSED ? "paused" : "shut down");
+		goto err;
+	}
+	if ((s = save_open(be, d, STDOUT_FILENO, fmt)) == NULL)
+		goto err;
+
+	if (live) {
+		bitmap = calloc((info.nr_pages + 63) / 64, sizeof(uint64_t));
+		if (bitmap == NULL) {
+			xp_seterr(XE_SYS, "dirty bitmap");
+			goto err;
+		}
+		if (save_copy_input(s, sr, &h) < 0)
+			goto err;
+	}
+	if (info.state == DOM_RUNNING) {
+		if (be->suspend(d) < 0)
+			goto err;
+		suspended = 1;
+	}
+	if (live) {
+		if (be->logdirty(d, LOGDIRTY_CLEAN, bitmap) < 0 ||
+		    save_dirty_pages(s, bitmap) < 0)
+			goto err;
+	} else if (save_begin(s) < 0 || save_all_pages(s) < 0)
+		goto err;
+	if (save_finish(s) < 0)
+		goto err;
+	if (live)
+		be->logdirty(d, LOGDIRTY_DISABLE, NULL);
+	if (cflag && be->resume(d) < 0)
+		goto err;
+	if (vflag) {
+		const struct sw_stats *st = save_stats(s);
+
+		fprintf(stderr, "%s: %s %s: %" PRIu64 " pages with data, %"
+		    PRIu64 " zero, %" PRIu64 " bytes in %.2f s; %s\n",
+		    getprogname(), live ? "live" : "cold", info.name,
+		    st->pages_data, st->pages_zero, st->bytes,
+		    (now_ns() - t0) / 1e9,
+		    cflag ? "running" : "left suspended");
+	}
+	save_close(s);
+	free(bitmap);
+	sr_free(sr);
+	be->close(d);
+	return 0;
+
+err:
+	code = xp_exit_code();
+	warnmsg("%s: %s", be->name, xp_errmsg());
+	if (live)
+		be->logdirty(d, LOGDIRTY_DISABLE, NULL);
+	if (suspended && be->resume(d) < 0)
+		warnmsg("%s: could not resume %s: %s", be->name, argv[0],
+		    xp_errmsg());
+	else if (suspended)
+		warnmsg("%s resumed", argv[0]);
+	save_close(s);
+	free(bitmap);
+	sr_free(sr);
+	be->close(d);
+	return code;
+}

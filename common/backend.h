@@ -1,0 +1,134 @@
+/*
+ * backend.h - the one interface between the programs and a hypervisor.
+ *
+ * Two implementations: "xen" (libxenctrl, for dom0; xen.c) and "sim" (a
+ * simulated hypervisor, sim.c).  backend_get() picks one once, from
+ * XENPIPE_BACKEND=xen|sim, else xen when /dev/xen/privcmd exists, else sim.
+ * Every member is filled in by both; an operation a backend cannot do
+ * returns -1 with a message saying so (never a silent no-op).
+ *
+ * Callers: save.c (sender side), restore.c (receiver side), and bin/ for
+ * lookups.  All functions return 0 on success, -1 on failure with the
+ * reason left in xp_err (err.h).
+ */
+#ifndef XENPIPE_BACKEND_H
+#define XENPIPE_BACKEND_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define DOM_NAME_MAX	64	/* including the NUL */
+/* Refuse guests larger than 1 TiB: bounds every pfn when a stream names no size. */
+#define DOM_PAGES_MAX	(1ULL << 28)
+
+struct sw;		/* stream writer, stream.h */
+struct dom;		/* a backend's handle on one domain */
+
+enum dom_state {
+	DOM_RUNNING,
+	DOM_PAUSED,	/* paused by the toolstack, memory and vCPUs kept */
+	DOM_SUSPENDED,	/* guest suspended itself (save); resumable in place */
+	DOM_SHUTDOWN,	/* gone for good: crashed, powered off */
+};
+
+struct dom_info {
+	uint32_t domid;
+	char name[DOM_NAME_MAX];
+	uint32_t dom_type;	/* DHDR_TYPE_* of stream_format.h */
+	uint64_t nr_pages;	/* valid pfns are 0 .. nr_pages-1 */
+	uint32_t nr_vcpus;
+	enum dom_state state;
+};
+
+/*
+ * What a receiver knows before the first record: from the xl JSON config
+ * when the stream has one, else only dom_type (nr_pages 0, name empty).
+ */
+struct dom_config {
+	char name[DOM_NAME_MAX];
+	uint32_t dom_type;
+	uint64_t nr_pages;	/* 0: the stream did not say */
+	uint32_t nr_vcpus;
+	int simulated;		/* the stream came from the sim backend */
+	const char *json;	/* the config as it travelled, or NULL */
+};
+
+enum logdirty_op {
+	LOGDIRTY_ENABLE,	/* start tracking, bitmap all clear */
+	LOGDIRTY_CLEAN,		/* copy the bitmap out and clear it, atomically */
+	LOGDIRTY_PEEK,		/* copy the bitmap out, leave it */
+	LOGDIRTY_DISABLE,	/* stop tracking; no error if it was off */
+};
+
+struct backend {
+	const char *name;			/* "xen" or "sim" */
+
+	/* ---- sending side ---- */
+
+	/* Every domain (dom0 excluded), malloc'd array of *n. */
+	int (*list)(struct dom_info **infos, size_t *n);
+	/* Look a domain up by name or numeric id; *d stays valid until close. */
+	int (*open)(const char *name_or_id, struct dom **d);
+	int (*info)(struct dom *d, struct dom_info *info);
+	/* The domain's config as a NUL-terminated JSON string, malloc'd. */
+	int (*config_json)(struct dom *d, char **json);
+	/*
+	 * Copy n pages (n <= PAGE_BATCH_MAX) into buf, n * 4096 bytes, in the
+	 * order of pfns.  The domain may be running: a page written meanwhile
+	 * shows in the next LOGDIRTY_CLEAN.
+	 */
+	int (*read_pages)(struct dom *d, const uint64_t *pfns, unsigned int n,
+	    void *buf);
+	/*
+	 * bitmap: nr_pages bits, bit (pfn % 64) of word (pfn / 64); ignored by
+	 * ENABLE and DISABLE (may be NULL).  A page written after a CLEAN is
+	 * set in the next CLEAN or PEEK, as with Xen's shadow log-dirty.
+	 */
+	int (*logdirty)(struct dom *d, enum logdirty_op op, uint64_t *bitmap);
+	int (*pause)(struct dom *d);
+	int (*unpause)(struct dom *d);
+	/* Ask the guest to suspend and wait (bounded) until it has. */
+	int (*suspend)(struct dom *d);
+	/* Resume a suspended domain in place (checkpoint, or undo). */
+	int (*resume)(struct dom *d);
+	/* Records that precede STATIC_DATA_END (CPUID/MSR policy, PV info). */
+	int (*write_static)(struct dom *d, struct sw *sw);
+	/* Records that follow the memory: TSC, HVM params/context, vCPUs. */
+	int (*write_context)(struct dom *d, struct sw *sw);
+
+	/* ---- receiving side ---- */
+
+	/*
+	 * Create an empty domain, not yet visible under its name and never
+	 * running, to be filled by the calls below.  Refuses a config from the
+	 * other backend with a message that says which backend to use.
+	 */
+	int (*create)(const struct dom_config *cfg, struct dom **d);
+	/* pfns are checked by the caller; populate = allocate, contents zero. */
+	int (*populate)(struct dom *d, const uint64_t *pfns, unsigned int n);
+	int (*write_pages)(struct dom *d, const uint64_t *pfns, unsigned int n,
+	    const void *data);
+	/* A libxc record other than PAGE_DATA / END / STATIC_DATA_END. */
+	int (*apply_record)(struct dom *d, uint32_t rec_type, const void *body,
+	    uint32_t len);
+	/*
+	 * After END: check the state is complete, give the domain its name
+	 * (a suspended domain holding the name is renamed NAME--migratedaway;
+	 * a running one makes this fail) and start it.  info is filled.
+	 */
+	int (*start)(struct dom *d, const char *name, struct dom_info *info);
+
+	/* ---- both ---- */
+
+	/* Destroy the domain (a half-built one too); d is closed. */
+	int (*destroy)(struct dom *d);
+	void (*close)(struct dom *d);
+};
+
+/* The backend in use; NULL only if none can be had (xp_err says why). */
+const struct backend *backend_get(void);
+
+extern const struct backend sim_backend;
+extern const struct backend xen_backend;
+
+#endif

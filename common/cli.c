@@ -1,0 +1,173 @@
+/* cli.c - shared option and exit handling of bin/; see cli.h. */
+#include <errno.h>
+#include <signal.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "err.h"
+
+extern const char *__progname;
+
+void
+die(int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	fflush(stdout);
+	fprintf(stderr, "%s: ", __progname);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	exit(code);
+}
+
+void
+warnmsg(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "%s: ", __progname);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+int
+xp_exit_code(void)
+{
+	switch (xp_errclass()) {
+	case XE_STREAM:
+		return EX_STREAM;
+	case XE_USAGE:
+		return EX_USAGE;
+	case XE_STATE:
+		return EX_STATE;
+	case XE_SYS:
+	default:
+		return EX_SYS;
+	}
+}
+
+void
+die_xp(const char *backend)
+{
+	if (backend != NULL)
+		die(xp_exit_code(), "%s: %s", backend, xp_errmsg());
+	die(xp_exit_code(), "%s", xp_errmsg());
+}
+
+int
+parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
+{
+	unsigned long long v;
+	char *end;
+
+	if (s == NULL || *s < '0' || *s > '9') {
+		xp_seterr(XE_USAGE, "'%s' is not a number", s ? s : "");
+		return -1;
+	}
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno != 0 || *end != '\0') {
+		xp_seterr(XE_USAGE, "'%s' is not a number", s);
+		return -1;
+	}
+	if (v < min || v > max) {
+		xp_seterr(XE_USAGE, "%s is out of range %" PRIu64 "..%" PRIu64,
+		    s, min, max);
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+int
+parse_size(const char *s, uint64_t *bytes)
+{
+	unsigned long long v;
+	unsigned int shift = 0;
+	char *end;
+
+	if (s == NULL || *s < '0' || *s > '9')
+		goto bad;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno != 0)
+		goto bad;
+	switch (*end) {
+	case '\0':
+		break;
+	case 'k': case 'K':
+		shift = 10;
+		break;
+	case 'm': case 'M':
+		shift = 20;
+		break;
+	case 'g': case 'G':
+		shift = 30;
+		break;
+	case 't': case 'T':
+		shift = 40;
+		break;
+	default:
+		goto bad;
+	}
+	if (*end != '\0' && end[1] != '\0' &&
+	    !((end[1] == 'i' || end[1] == 'B') && end[2] == '\0') &&
+	    !(end[1] == 'i' && end[2] == 'B' && end[3] == '\0'))
+		goto bad;
+	if (shift && v > (UINT64_MAX >> shift))
+		goto bad;
+	*bytes = (uint64_t)v << shift;
+	return 0;
+bad:
+	xp_seterr(XE_USAGE, "'%s' is not a size (like 64M or 1G)", s ? s : "");
+	return -1;
+}
+
+void
+cli_common(int argc, char **argv, const char *usage)
+{
+	int i;
+
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--") == 0)
+			return;
+		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+			printf("usage: %s\n", usage);
+			printf("See %s(1).\n", __progname);
+			exit(0);
+		}
+		if (strcmp(argv[i], "--version") == 0) {
+			printf("%s (xenpipe) %s\n", __progname, XENPIPE_VERSION);
+			exit(0);
+		}
+	}
+}
+
+static void
+on_signal(int sig)
+{
+	(void)sig;
+	xp_interrupted = 1;
+}
+
+void
+cli_catch_signals(void)
+{
+	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGPIPE };
+	struct sigaction sa;
+	size_t i;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;	/* no SA_RESTART: I/O returns EINTR */
+	sigemptyset(&sa.sa_mask);
+	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		sigaction(sigs[i], &sa, NULL);
+}

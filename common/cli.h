@@ -1,0 +1,49 @@
+/*
+ * cli.h - what every program in bin/ shares: the exit statuses, dying with
+ * one clear line, number and size parsing, --help/--version handling.
+ * The only unit of common/ that prints or exits; only bin/ calls it.
+ *
+ * Exit statuses (each man page lists them under EXIT STATUS):
+ *   0 success, 1 a negative answer (corrupt guest, stream fails --verify),
+ *   2 malformed or hostile stream, 3 the domain's state forbids it,
+ *   100 usage, 111 system call or hypervisor failure.
+ */
+#ifndef XENPIPE_CLI_H
+#define XENPIPE_CLI_H
+
+#include <stdint.h>
+
+#define EX_NO		1
+#define EX_STREAM	2
+#define EX_STATE	3
+#define EX_USAGE	100
+#define EX_SYS		111
+
+#define XENPIPE_VERSION	"0.1.0"
+
+/* "prog: msg" on stderr, then exit(code). */
+void die(int code, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3), noreturn));
+/* die() with xp_errmsg(), prefixed by the backend name when there is one; exit code from its class. */
+void die_xp(const char *backend) __attribute__((noreturn));
+void warnmsg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+int xp_exit_code(void);
+
+/* Parse an unsigned decimal in [min, max]; -1 with xp_err on junk or range. */
+int parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out);
+/* "64M", "1G", "4096", "512K" (powers of 1024); bytes. */
+int parse_size(const char *s, uint64_t *bytes);
+
+/*
+ * Handle --help and --version for a program whose usage text is usage
+ * (the SYNOPSIS of its man page); call before getopt.  Exits on a match.
+ */
+void cli_common(int argc, char **argv, const char *usage);
+
+/*
+ * SIGINT, SIGTERM, SIGHUP and SIGPIPE set xp_interrupted and interrupt the
+ * system call in progress, so the program cleans up before it exits.
+ */
+void cli_catch_signals(void);
+
+#endif

@@ -1,0 +1,27 @@
+/*
+ * config.h - the domain configuration that travels in the xl header: JSON
+ * in the shape of libxl_domain_config ("c_info", "b_info"), plus a
+ * "xenpipe" object saying which backend wrote it and, for the sim, the
+ * exact size.  Built and parsed with yajl; a parse failure is a stream
+ * error.  Callers: the backends (config_json), restore.c, stream-info.
+ */
+#ifndef XENPIPE_CONFIG_H
+#define XENPIPE_CONFIG_H
+
+#include <stddef.h>
+
+#include "backend.h"
+
+/* JSON for a domain, malloc'd; NULL with xp_err on failure. */
+char *config_to_json(const struct dom_info *info, const char *backend,
+    int simulated);
+/*
+ * Fill cfg from json (len bytes, need not be NUL-terminated).  nr_pages is
+ * set only for a simulated domain (a real one's pfn space has holes that
+ * its memory size does not tell); cfg->json is left alone.
+ */
+int config_from_json(const char *json, size_t len, struct dom_config *cfg);
+/* A name a domain may have: 1..63 of [A-Za-z0-9_.-], not starting with '.' or '-'. */
+int config_valid_name(const char *name);
+
+#endif

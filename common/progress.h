@@ -1,0 +1,23 @@
+/*
+ * progress.h - one updating line on stderr while pages move, only when
+ * stderr is a terminal (or XENPIPE_PROGRESS=1); redrawn at most every
+ * 200 ms and erased before any other message.  A NULL handle is off, so
+ * callers never test for it.  Callers: save.c, restore.c.
+ */
+#ifndef XENPIPE_PROGRESS_H
+#define XENPIPE_PROGRESS_H
+
+#include <stdint.h>
+
+struct progress;
+
+/* what: "web1: saving"; total pages, 0 when unknown. NULL when off. */
+struct progress *progress_new(const char *what, uint64_t total);
+void progress_update(struct progress *p, uint64_t pages, uint64_t bytes);
+/* Erase the line and free. */
+void progress_end(struct progress *p);
+
+/* Monotonic time in nanoseconds. */
+uint64_t now_ns(void);
+
+#endif

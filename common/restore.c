@@ -1,0 +1,209 @@
+/* restore.c - the receiving side; see restore.h. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "err.h"
+#include "progress.h"
+#include "restore.h"
+#include "stream.h"
+
+struct restore {
+	const struct backend *be;
+	struct dom *d;
+	struct sr *sr;
+	struct stream_hdrs h;
+	struct dom_config cfg;
+	int seen_static_end;
+	struct restore_stats *st;
+	uint64_t pfns[PAGE_BATCH_MAX];
+};
+
+/* Split a checked PAGE_DATA record into allocations and page writes. */
+static int
+apply_page_data(struct restore *rs, const struct sr_rec *r)
+{
+	const uint8_t *data = r->page_data;
+	unsigned int n_alloc = 0, n_data = 0, t;
+	uint64_t alloc[64], pfn;
+	uint32_t i;
+
+	if (rs->h.xc_version >= 3 && !rs->seen_static_end) {
+		xp_seterr(XE_STREAM, "offset %" PRIu64 ": PAGE_DATA before "
+		    "STATIC_DATA_END in a version 3 stream", r->offset);
+		return -1;
+	}
+	for (i = 0; i < r->count; i++) {
+		pfn = r->pfn_words[i] & PAGE_DATA_PFN_MASK;
+		t = PAGE_DATA_TYPE(r->pfn_words[i]);
+		if (rs->h.dom_type == DHDR_TYPE_X86_HVM &&
+		    t != PFINFO_NOTAB && PFINFO_HAS_DATA(t)) {
+			xp_seterr(XE_STREAM, "offset %" PRIu64 ": page-table "
+			    "page type 0x%x in an HVM stream", r->offset, t);
+			return -1;
+		}
+		if (t == PFINFO_XALLOC) {
+			alloc[n_alloc++] = pfn;
+			rs->st->pages_zero++;
+			if (n_alloc == 64) {
+				if (rs->be->populate(rs->d, alloc, n_alloc) < 0)
+					return -1;
+				n_alloc = 0;
+			}
+		} else if (PFINFO_HAS_DATA(t)) {
+			rs->pfns[n_data++] = pfn;
+			rs->st->pages_data++;
+			if (n_data == PAGE_BATCH_MAX) {
+				if (rs->be->write_pages(rs->d, rs->pfns, n_data,
+				    data) < 0)
+					return -1;
+				data += (size_t)n_data * XC_PAGE_SIZE;
+				n_data = 0;
+			}
+		}
+		/* XTAB and BROKEN pages carry nothing to restore */
+	}
+	if (n_alloc && rs->be->populate(rs->d, alloc, n_alloc) < 0)
+		return -1;
+	if (n_data && rs->be->write_pages(rs->d, rs->pfns, n_data, data) < 0)
+		return -1;
+	return 0;
+}
+
+static int
+apply_record(struct restore *rs, const struct sr_rec *r)
+{
+	if (r->layer == LAYER_XL) {
+		switch (r->type) {
+		case LIBXL_REC_END:
+			return 0;
+		case LIBXL_REC_EMULATOR_XENSTORE:
+		case LIBXL_REC_EMULATOR_CONTEXT:
+			xp_seterr(XE_STREAM, "offset %" PRIu64 ": device model "
+			    "records (%s): HVM guests with an emulator are not "
+			    "supported", r->offset, xl_rec_name(r->type));
+			return -1;
+		}
+		if (r->type & REC_TYPE_OPTIONAL)
+			return 0;
+		xp_seterr(XE_STREAM, "offset %" PRIu64 ": libxl %s record: "
+		    "checkpointed streams are not supported", r->offset,
+		    xl_rec_name(r->type));
+		return -1;
+	}
+	switch (r->type) {
+	case REC_TYPE_END:
+		return 0;
+	case REC_TYPE_PAGE_DATA:
+		return apply_page_data(rs, r);
+	case REC_TYPE_STATIC_DATA_END:
+		rs->seen_static_end = 1;
+		return 0;
+	case REC_TYPE_VERIFY:
+	case REC_TYPE_CHECKPOINT:
+	case REC_TYPE_CHECKPOINT_DIRTY_PFN_LIST:
+		xp_seterr(XE_STREAM, "offset %" PRIu64 ": %s record: "
+		    "checkpointed (Remus/COLO) streams are not supported",
+		    r->offset, xc_rec_name(r->type));
+		return -1;
+	}
+	if (r->type & REC_TYPE_OPTIONAL)
+		return 0;
+	if (r->length == 0)
+		return 0;	/* errata: empty variable-size records */
+	if (rs->be->apply_record(rs->d, r->type, r->body, r->length) < 0) {
+		xp_preerr("offset %" PRIu64 ": %s", r->offset,
+		    xc_rec_name(r->type));
+		return -1;
+	}
+	return 0;
+}
+
+int
+restore_stream(const struct backend *be, int in_fd, const char *name,
+    struct dom_info *info, struct restore_stats *st)
+{
+	struct restore rs;
+	struct progress *pg = NULL;
+	struct sr_rec r;
+	char label[96];
+	int rc;
+
+	memset(&rs, 0, sizeof(rs));
+	memset(st, 0, sizeof(*st));
+	rs.be = be;
+	rs.st = st;
+	rs.sr = sr_new(in_fd);
+	if (rs.sr == NULL)
+		return -1;
+	rc = sr_headers(rs.sr, &rs.h);
+	if (rc == 0)
+		xp_seterr(XE_STREAM, "empty input: no stream to restore");
+	if (rc <= 0)
+		goto err;
+	rs.cfg.dom_type = rs.h.dom_type;
+	rs.cfg.simulated = -1;	/* unknown until a backend record says */
+	rs.cfg.nr_vcpus = 1;
+	if (rs.h.json != NULL) {
+		if (config_from_json(rs.h.json, rs.h.json_len, &rs.cfg) < 0)
+			goto err;
+		rs.cfg.json = rs.h.json;
+		if (rs.cfg.dom_type != rs.h.dom_type) {
+			xp_seterr(XE_STREAM, "domain config type does not match "
+			    "the stream's domain header");
+			goto err;
+		}
+	}
+	if (name != NULL)
+		snprintf(rs.cfg.name, sizeof(rs.cfg.name), "%s", name);
+	if (rs.cfg.name[0] == '\0') {
+		xp_seterr(XE_USAGE, "the stream (%s format) carries no domain "
+		    "name: use -n NAME", fmt_name(rs.h.fmt));
+		goto err;
+	}
+	if (rs.cfg.nr_pages)
+		sr_set_nr_pages(rs.sr, rs.cfg.nr_pages);
+	if (be->create(&rs.cfg, &rs.d) < 0)
+		goto err;
+	snprintf(label, sizeof(label), "%s: restoring", rs.cfg.name);
+	pg = progress_new(label, rs.cfg.nr_pages);
+	while ((rc = sr_next(rs.sr, &r)) == 1) {
+		st->records++;
+		if (apply_record(&rs, &r) < 0)
+			goto err;
+		progress_update(pg, st->pages_data + st->pages_zero,
+		    sr_offset(rs.sr));
+	}
+	if (rc < 0)
+		goto err;
+	if (!sr_done(rs.sr)) {
+		xp_seterr(XE_STREAM, "offset %" PRIu64 ": stream ended without "
+		    "END (truncated, or its sender failed)", sr_offset(rs.sr));
+		goto err;
+	}
+	progress_end(pg);
+	pg = NULL;
+	st->bytes = sr_offset(rs.sr);
+	if (be->start(rs.d, rs.cfg.name, info) < 0)
+		goto err;
+	be->close(rs.d);
+	sr_free(rs.sr);
+	return 0;
+err:
+	progress_end(pg);
+	if (rs.d != NULL) {
+		/* keep the reason, not whatever the clean-up says */
+		enum xp_errclass cls = xp_errclass();
+		char msg[512];
+
+		snprintf(msg, sizeof(msg), "%s", xp_errmsg());
+		be->destroy(rs.d);
+		errno = 0;
+		xp_seterr(cls, "%s", msg);
+	}
+	sr_free(rs.sr);
+	return -1;
+}
