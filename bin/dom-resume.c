@@ -104,9 +104,9 @@ main(int argc, char **argv)
 		die_xp(be->name);
 	printf("%s %" PRIu32 "\n", info.name, info.domid);
 	if (vflag)
-		fprintf(stderr, "%s: %s: %" PRIu64 " records, %" PRIu64
+		warnmsg("%s: %" PRIu64 " records, %" PRIu64
 		    " pages with data, %" PRIu64 " zero, %" PRIu64
-		    " bytes in %.2f s\n", getprogname(), info.name, st.records,
+		    " bytes in %.2f s", info.name, st.records,
 		    st.pages_data, st.pages_zero, st.bytes,
 		    (now_ns() - t0) / 1e9);
 	return 0;

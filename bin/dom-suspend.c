@@ -135,9 +135,9 @@ main(int argc, char **argv)
 	if (vflag) {
 		const struct sw_stats *st = save_stats(s);
 
-		fprintf(stderr, "%s: %s %s: %" PRIu64 " pages with data, %"
-		    PRIu64 " zero, %" PRIu64 " bytes in %.2f s; %s\n",
-		    getprogname(), live ? "live" : "cold", info.name,
+		warnmsg("%s %s: %" PRIu64 " pages with data, %"
+		    PRIu64 " zero, %" PRIu64 " bytes in %.2f s; %s",
+		    live ? "live" : "cold", info.name,
 		    st->pages_data, st->pages_zero, st->bytes,
 		    (now_ns() - t0) / 1e9,
 		    cflag ? "running" : "left suspended");
