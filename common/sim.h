@@ -1,0 +1,151 @@
+/*
+ * sim.h - the simulated hypervisor behind the "sim" backend.
+ *
+ * A root directory is one host; each domain is a directory under it with
+ * "mem" (the guest's memory), "ctl" (the control block below, mmap'd
+ * MAP_SHARED by the toolstack and the guest), "lock" (held by the guest
+ * process while it lives) and "log".  The guest is a process that writes
+ * pages whose contents derive from (pfn, version), with the version table
+ * in the first pages of its own memory, so any copy of the memory can be
+ * checked on its own (sim_check_mem).
+ *
+ * sim.c implements struct backend and the root/domain plumbing; sim_guest.c
+ * the guest process and the page contents.  bin/simdom uses the sim_*
+ * functions below; everything else goes through sim_backend.
+ */
+#ifndef XENPIPE_SIM_H
+#define XENPIPE_SIM_H
+
+#include <stdint.h>
+
+#include "backend.h"
+
+#define SIM_CTX_MAGIC		"XPSIMCTX"
+#define SIM_CTX_VERSION		1u
+#define SIM_CTL_MAGIC		"XPSIMCTL"
+#define SIM_CTL_VERSION		1u
+
+#define SIM_PAGES_MIN		16u		/* 64 KiB: a table page and data */
+#define SIM_RATE_MAX		(1ULL << 30)	/* pages/s */
+#define SIM_RATE_DEFAULT	1000u
+#define SIM_DOMID_MAX		0x7fefu		/* below Xen's reserved ids */
+#define SIM_TIMEOUT_MS		10000		/* XENPIPE_SIM_TIMEOUT_MS overrides */
+
+/* Pages holding the version table (one uint32_t LE per pfn) at pfn 0. */
+#define SIM_TAB_PAGES(n)	(((uint64_t)(n) * 4 + 4095) / 4096)
+#define SIM_BITMAP_WORDS(n)	(((uint64_t)(n) + 63) / 64)
+
+/*
+ * The guest context: the body of the HVM_CONTEXT record, little-endian on
+ * the wire, native in the control block.
+ */
+struct sim_ctx {
+	char magic[8];		/* SIM_CTX_MAGIC, no NUL */
+	uint32_t version;
+	uint32_t zero_pct;	/* share of written pages that are all zero */
+	uint64_t nr_pages;
+	uint64_t rate;		/* pages written per second, 0 = idle */
+	uint64_t wss;		/* working set: data pages written to */
+	uint64_t ticks;		/* ~1 ms steps of the guest loop, ever */
+	uint64_t written;	/* page writes since creation; bounds versions */
+	uint64_t boots;		/* times a guest process started */
+	uint64_t rng;		/* xorshift64 state, never 0 */
+	uint64_t stopped_ns;	/* CLOCK_REALTIME of the last pause/suspend */
+};
+_Static_assert(sizeof(struct sim_ctx) == 80, "sim_ctx");
+
+enum sim_state {
+	SIM_BUILDING,		/* being received, no guest yet */
+	SIM_STARTING,		/* guest process on its way */
+	SIM_CHECKING,		/* guest checking its memory */
+	SIM_RUNNING,
+	SIM_PAUSED,
+	SIM_SUSPENDED,		/* guest saved its context and exited */
+	SIM_DEAD,		/* being destroyed; a guest seeing it exits */
+	SIM_NSTATES
+};
+
+enum sim_req { SIM_REQ_NONE, SIM_REQ_PAUSE, SIM_REQ_SUSPEND };
+enum sim_check { SIM_CHECK_NONE, SIM_CHECK_OK, SIM_CHECK_BAD };
+
+/*
+ * The control block, host-local and native-endian.  Written by the guest
+ * (state, pid, ctx, check, downtime) and the toolstack (request, knobs,
+ * logdirty): whoever reads it bounds what it reads.
+ */
+struct sim_ctl {
+	char magic[8];		/* SIM_CTL_MAGIC */
+	uint32_t version;
+	uint32_t state;		/* enum sim_state */
+	uint32_t request;	/* enum sim_req, toolstack to guest */
+	uint32_t domid;
+	uint64_t nr_pages;
+	int32_t pid;		/* guest process, 0 when none */
+	uint32_t refuse_suspend;	/* guest ignores SUSPEND requests */
+	uint32_t cap_pct;	/* throttle: percent of rate, 1..100 */
+	uint32_t logdirty;	/* tracking on */
+	uint32_t check;		/* enum sim_check, of the last check */
+	uint32_t _res1;
+	uint64_t check_pfn;	/* first bad pfn when check == BAD */
+	uint64_t downtime_ns;	/* guest's view of its last stop */
+	uint64_t started_ns;	/* CLOCK_REALTIME of the last guest start */
+	struct sim_ctx ctx;	/* published by the guest every tick */
+	uint64_t bitmap[];	/* log-dirty, SIM_BITMAP_WORDS(nr_pages) */
+};
+_Static_assert(sizeof(struct sim_ctl) == 160, "sim_ctl");
+
+struct sim_params {
+	uint64_t nr_pages;
+	uint64_t rate;
+	uint64_t wss;		/* 0: every data page */
+	uint32_t zero_pct;
+	int refuse_suspend;
+};
+
+/* A snapshot of a domain's control block, bounded, for simdom info. */
+struct sim_status {
+	struct dom_info info;
+	enum sim_state state;
+	int guest_alive;
+	int32_t pid;
+	uint32_t refuse_suspend;
+	uint32_t cap_pct;
+	enum sim_check check;
+	uint64_t check_pfn;
+	uint64_t downtime_ns;
+	struct sim_ctx ctx;
+};
+
+enum sim_knob { SIM_KNOB_REFUSE_SUSPEND, SIM_KNOB_THROTTLE };
+
+/* ---- sim.c ---- */
+
+/* Create NAME with populated memory and start its guest; fills info. */
+int sim_create(const char *name, const struct sim_params *p,
+    struct dom_info *info);
+int sim_status(struct dom *d, struct sim_status *st);
+/* Check all memory (pausing a running guest meanwhile); *bad = -1 if intact. */
+int sim_check(struct dom *d, int64_t *bad);
+int sim_set(struct dom *d, enum sim_knob knob, uint64_t val);
+int sim_name_ok(const char *name);
+const char *sim_state_name(enum sim_state st);
+/* Milliseconds to wait for a guest's answer. */
+int sim_timeout_ms(void);
+
+/* ---- sim_guest.c ---- */
+
+/* Valid for a domain of nr_pages (0: any size)?  ctx is native. */
+int sim_ctx_valid(const struct sim_ctx *ctx, uint64_t nr_pages,
+    const char **why);
+/* Write every working-set page once (version 1); sets ctx->written. */
+void sim_populate(uint8_t *mem, struct sim_ctx *ctx);
+/* First pfn whose content does not match the version table, or -1. */
+int64_t sim_check_mem(const uint8_t *mem, const struct sim_ctx *ctx);
+/*
+ * Start the guest of the domain directory path in the background (its
+ * control block in state SIM_STARTING), checking its memory first if
+ * check_first; returns once it runs.  name is for messages.
+ */
+int sim_guest_spawn(const char *path, const char *name, int check_first);
+
+#endif
