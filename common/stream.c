@@ -15,6 +15,10 @@
 #include "err.h"
 #include "stream.h"
 
+#ifndef IOV_MAX
+#define IOV_MAX 1024
+#endif
+
 #if __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
 #error "xenpipe writes and reads little-endian streams on little-endian hosts only"
 #endif

@@ -1,0 +1,119 @@
+#!/usr/bin/env python3
+"""Take a Migration v2 stream apart and damage it, for the bad-input tests.
+
+streamtool.py records FILE            offset, layer, type, length of each record
+streamtool.py boundaries FILE         every offset at which a part ends
+streamtool.py mutate FILE KIND OUT    write a damaged copy; KIND is one of
+    flip-magic bad-version len-2g count-big pfn-past-end unknown-mandatory
+    unknown-optional missing-end corrupt-pfn=N
+An independent parser (it shares no code with the C reader) on purpose.
+"""
+import struct
+import sys
+
+XL_MAGIC = b"Xen saved domain, xl format\n \0 \r"
+
+
+def parse(data):
+    """Return (parts, records): parts are (name, offset, end)."""
+    parts, recs = [], []
+    off = 0
+    layer = "xc"
+    if data[:32] == XL_MAGIC:
+        optlen = struct.unpack_from("<I", data, 44)[0]
+        parts.append(("xl-header", 0, 48 + optlen))
+        off = 48 + optlen
+    if data[off:off + 8] == b"LibxlFmt":
+        parts.append(("libxl-header", off, off + 16))
+        off += 16
+        parts.append(("libxl-LIBXC_CONTEXT", off, off + 8))
+        off += 8
+    parts.append(("image-header", off, off + 24))
+    parts.append(("domain-header", off + 24, off + 40))
+    off += 40
+    while off + 8 <= len(data):
+        rtype, length = struct.unpack_from("<II", data, off)
+        end = off + 8 + ((length + 7) & ~7)
+        recs.append((layer, rtype, length, off))
+        parts.append(("%s-record-0x%x" % (layer, rtype), off, end))
+        off = end
+        if rtype == 0:
+            if layer == "xl":
+                break
+            layer = "xl"
+    return parts, recs
+
+
+def first(recs, rtype, layer="xc"):
+    for r in recs:
+        if r[0] == layer and r[1] == rtype:
+            return r
+    raise SystemExit("no record of type 0x%x" % rtype)
+
+
+def mutate(data, kind):
+    d = bytearray(data)
+    parts, recs = parse(data)
+    ihdr = [p for p in parts if p[0] == "image-header"][0][1]
+    if kind == "flip-magic":
+        d[ihdr] ^= 0x01 if data[:32] != XL_MAGIC else 0
+        if data[:32] == XL_MAGIC:
+            d[0] ^= 0x20
+    elif kind == "bad-version":
+        struct.pack_into(">I", d, ihdr + 12, 7)
+    elif kind == "len-2g":
+        r = first(recs, 1)
+        struct.pack_into("<I", d, r[3] + 4, 1 << 31)
+    elif kind == "count-big":
+        r = first(recs, 1)
+        struct.pack_into("<I", d, r[3] + 8, r[2])  # count = body length
+    elif kind == "pfn-past-end":
+        r = first(recs, 1)
+        struct.pack_into("<Q", d, r[3] + 16, (1 << 40) + 5)
+    elif kind in ("unknown-mandatory", "unknown-optional"):
+        end = first(recs, 0)
+        rtype = 0x13 if kind == "unknown-mandatory" else 0x80000013
+        rec = struct.pack("<II", rtype, 5) + b"hello\0\0\0"
+        d[end[3]:end[3]] = rec
+    elif kind == "missing-end":
+        end = first(recs, 0)
+        del d[end[3]:]
+    elif kind.startswith("corrupt-pfn="):
+        want = int(kind.split("=")[1], 0)
+        for layer, rtype, length, off in recs:
+            if layer != "xc" or rtype != 1:
+                continue
+            count = struct.unpack_from("<I", data, off + 8)[0]
+            words = struct.unpack_from("<%dQ" % count, data, off + 16)
+            page = off + 16 + 8 * count
+            for w in words:
+                t = w >> 60
+                if t < 0xd:
+                    if w & ((1 << 52) - 1) == want:
+                        d[page + 100] ^= 0xff
+                        return bytes(d)
+                    page += 4096
+        raise SystemExit("pfn 0x%x is not sent with data" % want)
+    else:
+        raise SystemExit("unknown mutation " + kind)
+    return bytes(d)
+
+
+def main():
+    cmd, path = sys.argv[1], sys.argv[2]
+    data = open(path, "rb").read()
+    parts, recs = parse(data)
+    if cmd == "records":
+        for layer, rtype, length, off in recs:
+            print(off, layer, "0x%x" % rtype, length)
+    elif cmd == "boundaries":
+        for p in parts:
+            print(p[2], p[0])
+    elif cmd == "mutate":
+        open(sys.argv[4], "wb").write(mutate(data, sys.argv[3]))
+    else:
+        raise SystemExit(__doc__)
+
+
+if __name__ == "__main__":
+    main()
