@@ -214,6 +214,7 @@ sweep(int rootfd)
 		close(fd);
 		return;
 	}
+	rewinddir(dp);	/* a dup shares the offset of the last walk */
 	while ((de = readdir(dp)) != NULL) {
 		if (sscanf(de->d_name, ".building-%d-", &pid) != 1 &&
 		    sscanf(de->d_name, ".destroy-%d-", &pid) != 1)
@@ -463,6 +464,7 @@ find_domid(struct dom *d, uint32_t domid, char *name, size_t len)
 			close(fd);
 		return -1;
 	}
+	rewinddir(dp);
 	while (found == -1 && (de = readdir(dp)) != NULL) {
 		if (!sim_name_ok(de->d_name))
 			continue;
@@ -660,6 +662,7 @@ sim_list(struct dom_info **infos, size_t *n)
 			close(fd);
 		goto err;
 	}
+	rewinddir(dp);
 	while ((de = readdir(dp)) != NULL) {
 		/* Half-built and corrupt domains are not listed. */
 		if (!sim_name_ok(de->d_name) || sim_open(de->d_name, &d) == -1)
