@@ -1,0 +1,392 @@
+/*
+ * xen.c - the xen backend: a real hypervisor through libxenctrl and
+ * libxenstore, for dom0.  See backend.h for the contract of each member.
+ *
+ * This version looks domains up: list, open, info, close.  Every other
+ * member fails with XE_STATE and says it is not supported yet.
+ *
+ * The library handles are opened on first use and kept for the life of the
+ * process.  libxenctrl's own messages are dropped (common/ never prints):
+ * a failed call is reported from errno.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "backend.h"
+#include "err.h"
+#include "stream_format.h"
+
+/* stream_format.h has its own XC_PAGE_* (4096 either way); xenctrl.h's win */
+#undef XC_PAGE_SHIFT
+#undef XC_PAGE_SIZE
+#include <xenctrl.h>
+#include <xenstore.h>
+
+#define LIST_CHUNK	256	/* domains per xc_domain_getinfolist call */
+
+struct dom {
+	uint32_t domid;
+};
+
+static xc_interface *xch;
+static struct xs_handle *xsh;
+
+static void
+quiet_vmessage(struct xentoollog_logger *lg, xentoollog_level level,
+    int errnoval, const char *context, const char *fmt, va_list ap)
+{
+	(void)lg; (void)level; (void)errnoval; (void)context; (void)fmt;
+	(void)ap;
+}
+
+static void
+quiet_destroy(struct xentoollog_logger *lg)
+{
+	(void)lg;
+}
+
+static struct xentoollog_logger quiet_logger = {
+	.vmessage = quiet_vmessage,
+	.progress = NULL,
+	.destroy = quiet_destroy,
+};
+
+/* Open libxenctrl and xenstore once; -1 with xp_err if either fails. */
+static int
+xen_handles(void)
+{
+	if (xch == NULL &&
+	    (xch = xc_interface_open(&quiet_logger, &quiet_logger, 0)) == NULL) {
+		xp_seterr(XE_SYS, "cannot open libxenctrl (is this dom0?)");
+		return -1;
+	}
+	if (xsh == NULL && (xsh = xs_open(0)) == NULL) {
+		xp_seterr(XE_SYS, "cannot connect to xenstore");
+		return -1;
+	}
+	return 0;
+}
+
+/* The domain's name from /local/domain/N/name; "" when it has none. */
+static void
+dom_name(uint32_t domid, char *name)
+{
+	char path[64], *v;
+	unsigned int len = 0;
+
+	name[0] = '\0';
+	snprintf(path, sizeof(path), "/local/domain/%u/name", domid);
+	if ((v = xs_read(xsh, XBT_NULL, path, &len)) == NULL)
+		return;
+	snprintf(name, DOM_NAME_MAX, "%.*s", (int)len, v);
+	free(v);
+}
+
+static void
+fill_info(const xc_domaininfo_t *xi, struct dom_info *info)
+{
+	xen_pfn_t maxpfn = 0;
+	unsigned int code;
+
+	memset(info, 0, sizeof(*info));
+	info->domid = xi->domain;
+	dom_name(xi->domain, info->name);
+	info->dom_type = xi->flags & XEN_DOMINF_hvm_guest ?
+	    DHDR_TYPE_X86_HVM : DHDR_TYPE_X86_PV;
+	/* valid pfns: up to the highest one the guest has, else its pages */
+	if (xc_domain_maximum_gpfn(xch, xi->domain, &maxpfn) >= 0)
+		info->nr_pages = (uint64_t)maxpfn + 1;
+	else
+		info->nr_pages = xi->tot_pages;
+	info->nr_vcpus = xi->max_vcpu_id + 1;
+	code = (xi->flags >> XEN_DOMINF_shutdownshift) & XEN_DOMINF_shutdownmask;
+	if (xi->flags & XEN_DOMINF_dying)
+		info->state = DOM_SHUTDOWN;
+	else if (xi->flags & XEN_DOMINF_shutdown)
+		info->state = code == SHUTDOWN_suspend ?
+		    DOM_SUSPENDED : DOM_SHUTDOWN;
+	else if (xi->flags & XEN_DOMINF_paused)
+		info->state = DOM_PAUSED;
+	else
+		info->state = DOM_RUNNING;
+}
+
+/* xc's view of one domain; -1 with xp_err when it does not exist. */
+static int
+getinfo(uint32_t domid, xc_domaininfo_t *xi)
+{
+	int n;
+
+	if (xen_handles() < 0)
+		return -1;
+	n = xc_domain_getinfolist(xch, domid, 1, xi);
+	if (n < 0) {
+		xp_seterr(XE_SYS, "domain %u: xc_domain_getinfolist", domid);
+		return -1;
+	}
+	if (n == 0 || xi->domain != domid) {
+		xp_seterr(XE_USAGE, "no domain with id %u", domid);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+xen_list(struct dom_info **infos, size_t *n)
+{
+	xc_domaininfo_t xi[LIST_CHUNK];
+	struct dom_info *v = NULL, *nv;
+	size_t cnt = 0;
+	uint32_t next = 1;	/* dom0 excluded */
+	int got, i;
+
+	*infos = NULL;
+	*n = 0;
+	if (xen_handles() < 0)
+		return -1;
+	for (;;) {
+		got = xc_domain_getinfolist(xch, next, LIST_CHUNK, xi);
+		if (got < 0) {
+			xp_seterr(XE_SYS, "xc_domain_getinfolist");
+			free(v);
+			return -1;
+		}
+		if (got == 0)
+			break;
+		nv = reallocarray(v, cnt + got, sizeof(*v));
+		if (nv == NULL) {
+			xp_seterr(XE_SYS, "domain list");
+			free(v);
+			return -1;
+		}
+		v = nv;
+		for (i = 0; i < got; i++)
+			fill_info(&xi[i], &v[cnt++]);
+		if (got < LIST_CHUNK || xi[got - 1].domain >= DOMID_FIRST_RESERVED - 1)
+			break;
+		next = xi[got - 1].domain + 1;
+	}
+	*infos = v;
+	*n = cnt;
+	return 0;
+}
+
+static int
+parse_domid(const char *s, uint32_t *domid)
+{
+	char *end;
+	unsigned long v;
+
+	if (*s < '0' || *s > '9')
+		return -1;
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno != 0 || *end != '\0' || v >= DOMID_FIRST_RESERVED)
+		return -1;
+	*domid = v;
+	return 0;
+}
+
+static int
+xen_open(const char *name_or_id, struct dom **d)
+{
+	xc_domaininfo_t xi;
+	struct dom_info *all = NULL;
+	size_t n, i, hits = 0;
+	uint32_t domid = 0;
+
+	*d = NULL;
+	if (parse_domid(name_or_id, &domid) == 0) {
+		if (getinfo(domid, &xi) < 0)
+			return -1;
+	} else {
+		if (xen_list(&all, &n) < 0)
+			return -1;
+		for (i = 0; i < n; i++)
+			if (strcmp(all[i].name, name_or_id) == 0) {
+				domid = all[i].domid;
+				hits++;
+			}
+		free(all);
+		if (hits == 0) {
+			xp_seterr(XE_USAGE, "no domain named %s", name_or_id);
+			return -1;
+		}
+		if (hits > 1) {
+			xp_seterr(XE_STATE, "%zu domains are named %s; "
+			    "give the id", hits, name_or_id);
+			return -1;
+		}
+	}
+	if (domid == 0) {
+		xp_seterr(XE_USAGE, "%s is dom0", name_or_id);
+		return -1;
+	}
+	if ((*d = malloc(sizeof(**d))) == NULL) {
+		xp_seterr(XE_SYS, "domain handle");
+		return -1;
+	}
+	(*d)->domid = domid;
+	return 0;
+}
+
+static int
+xen_info(struct dom *d, struct dom_info *info)
+{
+	xc_domaininfo_t xi;
+
+	if (getinfo(d->domid, &xi) < 0)
+		return -1;
+	fill_info(&xi, info);
+	return 0;
+}
+
+static void
+xen_close(struct dom *d)
+{
+	free(d);
+}
+
+static int
+unsupported(const char *what)
+{
+	xp_seterr(XE_STATE, "%s: not supported by the xen backend in this version",
+	    what);
+	return -1;
+}
+
+static int
+xen_config_json(struct dom *d, char **json)
+{
+	(void)d;
+	*json = NULL;
+	return unsupported("config_json");
+}
+
+static int
+xen_read_pages(struct dom *d, const uint64_t *pfns, unsigned int n, void *buf)
+{
+	(void)d; (void)pfns; (void)n; (void)buf;
+	return unsupported("read_pages");
+}
+
+static int
+xen_logdirty(struct dom *d, enum logdirty_op op, uint64_t *bitmap)
+{
+	(void)d; (void)op; (void)bitmap;
+	return unsupported("logdirty");
+}
+
+static int
+xen_pause(struct dom *d)
+{
+	(void)d;
+	return unsupported("pause");
+}
+
+static int
+xen_unpause(struct dom *d)
+{
+	(void)d;
+	return unsupported("unpause");
+}
+
+static int
+xen_suspend(struct dom *d)
+{
+	(void)d;
+	return unsupported("suspend");
+}
+
+static int
+xen_resume(struct dom *d)
+{
+	(void)d;
+	return unsupported("resume");
+}
+
+static int
+xen_write_static(struct dom *d, struct sw *sw)
+{
+	(void)d; (void)sw;
+	return unsupported("write_static");
+}
+
+static int
+xen_write_context(struct dom *d, struct sw *sw)
+{
+	(void)d; (void)sw;
+	return unsupported("write_context");
+}
+
+static int
+xen_create(const struct dom_config *cfg, struct dom **d)
+{
+	(void)cfg;
+	*d = NULL;
+	return unsupported("create");
+}
+
+static int
+xen_populate(struct dom *d, const uint64_t *pfns, unsigned int n)
+{
+	(void)d; (void)pfns; (void)n;
+	return unsupported("populate");
+}
+
+static int
+xen_write_pages(struct dom *d, const uint64_t *pfns, unsigned int n,
+    const void *data)
+{
+	(void)d; (void)pfns; (void)n; (void)data;
+	return unsupported("write_pages");
+}
+
+static int
+xen_apply_record(struct dom *d, uint32_t rec_type, const void *body,
+    uint32_t len)
+{
+	(void)d; (void)rec_type; (void)body; (void)len;
+	return unsupported("apply_record");
+}
+
+static int
+xen_start(struct dom *d, const char *name, struct dom_info *info)
+{
+	(void)d; (void)name; (void)info;
+	return unsupported("start");
+}
+
+/* The domain is left alone, but d is closed as the contract says. */
+static int
+xen_destroy(struct dom *d)
+{
+	xen_close(d);
+	return unsupported("destroy");
+}
+
+const struct backend xen_backend = {
+	.name = "xen",
+	.list = xen_list,
+	.open = xen_open,
+	.info = xen_info,
+	.config_json = xen_config_json,
+	.read_pages = xen_read_pages,
+	.logdirty = xen_logdirty,
+	.pause = xen_pause,
+	.unpause = xen_unpause,
+	.suspend = xen_suspend,
+	.resume = xen_resume,
+	.write_static = xen_write_static,
+	.write_context = xen_write_context,
+	.create = xen_create,
+	.populate = xen_populate,
+	.write_pages = xen_write_pages,
+	.apply_record = xen_apply_record,
+	.start = xen_start,
+	.destroy = xen_destroy,
+	.close = xen_close,
+};

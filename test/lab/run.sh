@@ -1,0 +1,76 @@
+#!/bin/sh
+# run.sh pvh|pv - boot the real-Xen lab under QEMU from the cache, share the
+# host-built programs (build/) and test/lab/*.bats into dom0 over 9p, run the
+# bats suite there, print its TAP output and exit with its status.
+#   pvh: Xen 4.17.7 (cache variant 4177)   pv: Xen 4.17.5 (variant 4175)
+# One boot runs the whole suite; QEMU always ends by LAB_TIMEOUT (s).  On a
+# failure the run directory with the console log is kept and its tail shown.
+# A lab that cannot run (no QEMU, no cache) prints "1..0 # SKIP reason".
+set -eu
+GUEST=${1:-pvh}
+LAB=$(cd "$(dirname "$0")" && pwd)
+TOP=$(cd "$LAB/../.." && pwd)
+CACHE=${XENPIPE_LAB_CACHE:-/var/cache/xenpipe-lab}
+TMO=${LAB_TIMEOUT:-1080}
+case $GUEST in
+pvh) V=4177;;
+pv) V=4175;;
+*) echo "usage: run.sh pvh|pv" >&2; exit 100;;
+esac
+C=$CACHE/$V
+skip() { echo "1..0 # SKIP real-Xen lab ($GUEST): $*"; exit 0; }
+command -v qemu-system-x86_64 >/dev/null || skip "qemu-system-x86_64 not installed"
+[ -f $C/stamp ] && [ -f $C/dom0.zst ] || skip "no lab in $C (make lab-build failed or was not run)"
+
+# KVM only where it really works: a writable /dev/kvm on a CPU that shows
+# VT-x/AMD-V.  The software-only /dev/kvm some hosts have kills Xen.
+ACCEL=${LAB_ACCEL:-}
+if [ -z "$ACCEL" ]; then
+	ACCEL=tcg
+	[ -w /dev/kvm ] && grep -qw -e vmx -e svm /proc/cpuinfo && ACCEL=kvm
+fi
+case $ACCEL in
+kvm) A="-accel kvm -cpu host,-arch-capabilities";;
+# -smap: else dom0 dies at its first bounce frame; -rdtscp: else PVH guests wedge
+tcg) A="-accel tcg,thread=multi -cpu max,-smap,-rdtscp";;
+*) echo "run.sh: LAB_ACCEL must be kvm or tcg" >&2; exit 100;;
+esac
+
+RUN=$(mktemp -d "${TMPDIR:-/tmp}/xenpipe-lab-$GUEST.XXXXXX")
+S=$RUN/share
+mkdir -p $S/bin $S/lab $S/guest $S/out
+BIN=${LAB_BIN:-$TOP/build}	# the host-built programs
+if [ -d "$BIN" ]; then
+	find "$BIN" -maxdepth 1 -type f -perm -u+x -exec cp {} $S/bin/ \;
+fi
+cp "$LAB"/*.bats "$LAB/lib.bash" "$LAB/dom0-run.sh" $S/lab/
+cp $C/vmlinuz $S/guest/vmlinuz
+sh "$LAB/mkguest.sh" $S/guest
+LOG=$RUN/console.log
+: > $LOG
+: > $S/out/tap
+echo "# lab $GUEST: $(grep '^xen ' $C/versions), accel $ACCEL, timeout ${TMO}s, run dir $RUN"
+T0=$(date +%s)
+XEN_CMDLINE="console=com1 com1=115200,8n1 dom0_mem=1024M,max:1024M dom0_max_vcpus=2 loglvl=all guest_loglvl=all"
+timeout -k 10 $TMO qemu-system-x86_64 $A -m 3072 -smp 2 \
+    -display none -monitor none -no-reboot -net none -serial file:$LOG \
+    -kernel $C/xen -append "$XEN_CMDLINE" \
+    -initrd "$C/vmlinuz console=hvc0 earlyprintk=xen lab.guest=$GUEST,$C/dom0.zst" \
+    -virtfs local,path=$S,mount_tag=hostshare,security_model=none,id=hostshare &
+QPID=$!
+tail --pid=$QPID -n +1 -F $S/out/tap 2>/dev/null &
+TPID=$!
+rc=0
+wait $QPID || rc=$?
+wait $TPID || true
+status=$(cat $S/out/status 2>/dev/null || echo none)
+echo "# lab $GUEST: qemu exit $rc, suite status $status, $(( $(date +%s) - T0 ))s"
+if [ "$status" = 0 ]; then
+	rm -rf $RUN
+	exit 0
+fi
+[ $rc = 124 ] && echo "# lab $GUEST: QEMU killed after ${TMO}s"
+echo "# ---- console log tail ($LOG) ----"
+tail -n ${LAB_TAIL:-60} $LOG | sed 's/^/# /'
+echo "# lab $GUEST: FAILED, kept $RUN (console.log, share/out/)"
+exit 1
