@@ -88,6 +88,7 @@ cmd_create(int argc, char **argv)
 	uint64_t v;
 	int ch;
 
+	opterr = 0;	/* the usage line says it all, in one line */
 	while ((ch = getopt_long(argc, argv, "m:Rr:w:z:", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'm':
