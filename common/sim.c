@@ -681,7 +681,8 @@ sim_list(struct dom_info **infos, size_t *n)
 	}
 	closedir(dp);
 	dom_free(root);
-	qsort(v, cnt, sizeof(*v), cmp_domid);
+	if (cnt > 1)
+		qsort(v, cnt, sizeof(*v), cmp_domid);
 	*infos = v;
 	*n = cnt;
 	return 0;

@@ -210,6 +210,7 @@ corrupt() {	# corrupt NAME PFN
 	mkdir "$HOSTA/.building-$dead-0" "$HOSTA/.building-$$-0"
 	touch "$HOSTA/.building-$dead-0/mem"
 	run simdom list
+	echo "$output"
 	[ "${#lines[@]}" -eq 1 ]
 	[ ! -e "$HOSTA/.building-$dead-0" ]
 	# a live builder's directory stays
