@@ -200,6 +200,31 @@ rm_dir(int rootfd, const char *dir)
 	return unlinkat(rootfd, dir, AT_REMOVEDIR);
 }
 
+/* Gone, or a zombie no one reaps (a container's init may not). */
+static int
+pid_dead(int pid)
+{
+	char path[32], buf[64], *p;
+	ssize_t n;
+	int fd;
+
+	if (pid <= 0)
+		return 0;
+	if (kill(pid, 0) == -1)
+		return errno == ESRCH;
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	/* "pid (comm) S ...": comm may hold anything but ends at the last ')' */
+	p = strrchr(buf, ')');
+	return p != NULL && p[1] == ' ' && p[2] == 'Z';
+}
+
 /* Half-built or half-destroyed directories of processes now dead. */
 static void
 sweep(int rootfd)
@@ -219,7 +244,7 @@ sweep(int rootfd)
 		if (sscanf(de->d_name, ".building-%d-", &pid) != 1 &&
 		    sscanf(de->d_name, ".destroy-%d-", &pid) != 1)
 			continue;
-		if (pid > 0 && kill(pid, 0) == -1 && errno == ESRCH)
+		if (pid_dead(pid))
 			rm_dir(rootfd, de->d_name);
 	}
 	closedir(dp);
