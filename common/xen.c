@@ -325,8 +325,13 @@ xen_write_context(struct dom *d, struct sw *sw)
 static int
 xen_create(const struct dom_config *cfg, struct dom **d)
 {
-	(void)cfg;
 	*d = NULL;
+	if (cfg->simulated == 1) {
+		xp_seterr(XE_STREAM, "the stream is of a simulated domain (sim "
+		    "backend), which Xen cannot run; restore it with "
+		    "XENPIPE_BACKEND=sim");
+		return -1;
+	}
 	return unsupported("create");
 }
 

@@ -156,3 +156,12 @@ expect_refused() {	# expect_refused FILE PATTERN
 	[ "$status" -eq 0 ]
 	XENPIPE_SIM_DIR=$HOSTB simdom check copy
 }
+
+@test "stream: the xen backend refuses a stream of a simulated domain, saying why" {
+	dom-suspend -c src </dev/null >"$T/s"
+	XENPIPE_BACKEND=xen run dom-resume <"$T/s"
+	echo "$output"
+	[ "$status" -eq 2 ]
+	[ "${#lines[@]}" -eq 1 ]
+	[[ "$output" == "dom-resume: xen: "*"simulated domain"*"XENPIPE_BACKEND=sim"* ]]
+}
