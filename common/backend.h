@@ -91,6 +91,12 @@ struct backend {
 	int (*suspend)(struct dom *d);
 	/* Resume a suspended domain in place (checkpoint, or undo). */
 	int (*resume)(struct dom *d);
+	/*
+	 * Cap the guest's CPU at pct percent (1..100; 100 lifts the cap): the
+	 * auto-converge of live migration.  sim: the guest's write rate; xen:
+	 * the credit scheduler cap.
+	 */
+	int (*throttle)(struct dom *d, unsigned int pct);
 	/* Records that precede STATIC_DATA_END (CPUID/MSR policy, PV info). */
 	int (*write_static)(struct dom *d, struct sw *sw);
 	/* Records that follow the memory: TSC, HVM params/context, vCPUs. */

@@ -901,6 +901,12 @@ sim_resume(struct dom *d)
 }
 
 static int
+sim_throttle(struct dom *d, unsigned int pct)
+{
+	return sim_set(d, SIM_KNOB_THROTTLE, pct);
+}
+
+static int
 sim_write_static(struct dom *d, struct sw *sw)
 {
 	/* No CPUID/MSR policy to carry: the simulated CPU is the host's. */
@@ -1316,6 +1322,7 @@ const struct backend sim_backend = {
 	.unpause = sim_unpause,
 	.suspend = sim_suspend,
 	.resume = sim_resume,
+	.throttle = sim_throttle,
 	.write_static = sim_write_static,
 	.write_context = sim_write_context,
 	.create = sim_create_dom,

@@ -309,6 +309,13 @@ xen_resume(struct dom *d)
 }
 
 static int
+xen_throttle(struct dom *d, unsigned int pct)
+{
+	(void)d; (void)pct;
+	return unsupported("throttle");
+}
+
+static int
 xen_write_static(struct dom *d, struct sw *sw)
 {
 	(void)d; (void)sw;
@@ -385,6 +392,7 @@ const struct backend xen_backend = {
 	.unpause = xen_unpause,
 	.suspend = xen_suspend,
 	.resume = xen_resume,
+	.throttle = xen_throttle,
 	.write_static = xen_write_static,
 	.write_context = xen_write_context,
 	.create = xen_create,
