@@ -120,6 +120,9 @@ main(int argc, char **argv)
 			goto err;
 		suspended = 1;
 	}
+	/* dirty-track leaves its throttle on until the guest is suspended */
+	if (live)
+		be->throttle(d, 100);
 	if (live) {
 		if (be->logdirty(d, LOGDIRTY_CLEAN, bitmap) < 0 ||
 		    save_dirty_pages(s, bitmap) < 0)
@@ -151,8 +154,10 @@ main(int argc, char **argv)
 err:
 	code = xp_exit_code();
 	warnmsg("%s: %s", be->name, xp_errmsg());
-	if (live)
+	if (live) {
 		be->logdirty(d, LOGDIRTY_DISABLE, NULL);
+		be->throttle(d, 100);
+	}
 	if (suspended && be->resume(d) < 0)
 		warnmsg("%s: could not resume %s: %s", be->name, argv[0],
 		    xp_errmsg());

@@ -3,7 +3,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
+#include "config.h"
 #include "err.h"
 #include "progress.h"
 #include "save.h"
@@ -18,6 +20,8 @@ struct save {
 	uint64_t pfns[PAGE_BATCH_MAX];
 	struct progress *pg;
 	uint64_t pages_done;
+	uint64_t bandwidth;		/* bytes/s, 0: no cap */
+	uint64_t bw_start, bw_bytes;	/* the current capped stretch */
 };
 
 struct save *
@@ -91,14 +95,45 @@ out:
 	return rc;
 }
 
+void
+save_set_bandwidth(struct save *s, uint64_t bytes_per_s)
+{
+	s->bandwidth = bytes_per_s;
+	s->bw_start = now_ns();
+	s->bw_bytes = 0;
+}
+
+/* Sleep as long as the bytes sent so far are ahead of the cap. */
+static void
+bandwidth_wait(struct save *s, uint64_t bytes)
+{
+	uint64_t due, now;
+	struct timespec ts;
+
+	if (s->bandwidth == 0)
+		return;
+	s->bw_bytes += bytes;
+	due = s->bw_start + s->bw_bytes * 1000000000ULL / s->bandwidth;
+	now = now_ns();
+	if (due <= now)
+		return;
+	ts.tv_sec = (due - now) / 1000000000ULL;
+	ts.tv_nsec = (due - now) % 1000000000ULL;
+	nanosleep(&ts, NULL);
+}
+
 static int
 flush_batch(struct save *s, unsigned int n)
 {
+	uint64_t before;
+
 	if (n == 0)
 		return 0;
+	before = sw_stats(s->sw)->bytes;
 	if (s->be->read_pages(s->d, s->pfns, n, s->buf) < 0 ||
 	    sw_pages(s->sw, s->pfns, n, s->buf) < 0)
 		return -1;
+	bandwidth_wait(s, sw_stats(s->sw)->bytes - before);
 	s->pages_done += n;
 	progress_update(s->pg, s->pages_done, sw_stats(s->sw)->bytes);
 	return 0;
@@ -160,16 +195,53 @@ save_dirty_pages(struct save *s, const uint64_t *bitmap)
 	return flush_batch(s, n);
 }
 
+/* Is r a stage mark (see save.h)? */
+static int
+is_stage_mark(const struct sr_rec *r)
+{
+	uint32_t count;
+
+	if (r->layer != LAYER_XC || r->length != 8)
+		return 0;
+	if (r->type == REC_TYPE_X86_PV_VCPU_MSRS)
+		return 1;
+	if (r->type != REC_TYPE_HVM_PARAMS)
+		return 0;
+	memcpy(&count, r->body, 4);
+	return count == 0;
+}
+
+int
+save_stage_mark(struct save *s)
+{
+	static const uint8_t empty[8];
+
+	return sw_record(s->sw, s->info.dom_type == DHDR_TYPE_X86_PV ?
+	    REC_TYPE_X86_PV_VCPU_MSRS : REC_TYPE_HVM_PARAMS, empty,
+	    sizeof(empty));
+}
+
 int
 save_copy_input(struct save *s, struct sr *sr, const struct stream_hdrs *h)
 {
+	struct dom_config cfg;
 	struct sr_rec r;
-	int rc;
+	int rc, marked = 0;
 
 	if (h->dom_type != s->info.dom_type) {
 		xp_seterr(XE_STREAM, "input stream is of another domain type "
 		    "than %s", s->info.name);
 		return -1;
+	}
+	if (h->json != NULL) {
+		memset(&cfg, 0, sizeof(cfg));
+		if (config_from_json(h->json, h->json_len, &cfg) < 0)
+			return -1;
+		if (strcmp(cfg.name, s->info.name) != 0) {
+			xp_seterr(XE_STREAM, "input stream is of domain '%s', "
+			    "not %s", cfg.name, s->info.name);
+			return -1;
+		}
 	}
 	if (h->fmt != s->fmt) {
 		xp_seterr(XE_USAGE, "input stream is in %s format, output "
@@ -186,10 +258,19 @@ save_copy_input(struct save *s, struct sr *sr, const struct stream_hdrs *h)
 			    "is complete (has END); nothing to add", r.offset);
 			return -1;
 		}
+		marked = is_stage_mark(&r);
+		if (marked)
+			continue;
 		if (r.type == REC_TYPE_PAGE_DATA)
 			sw_note_sent(s->sw, r.pfn_words, r.count);
 		if (sw_raw(s->sw, r.raw, r.raw_len) < 0)
 			return -1;
+	}
+	if (rc == 0 && !marked) {
+		xp_seterr(XE_STREAM, "offset %" PRIu64 ": the stage upstream "
+		    "ended without finishing (it failed or was killed)",
+		    sr_offset(sr));
+		return -1;
 	}
 	return rc;
 }

@@ -28,8 +28,22 @@ int save_begin(struct save *s);
 int save_all_pages(struct save *s);
 /* The pfns set in bitmap (nr_pages bits). */
 int save_dirty_pages(struct save *s, const uint64_t *bitmap);
-/* Copy a stream of the same domain from in_fd through, headers included; 0 when in_fd is empty. */
+/*
+ * Copy the stream of an upstream stage (mem-dump, dirty-track) through,
+ * headers included, checking it is a well-formed stream of this domain.
+ * An upstream stage that finished ends its output with a stage mark; one
+ * that ended without it failed or was killed, and its output is refused:
+ * pages it had taken from log-dirty may not have been sent.
+ */
 int save_copy_input(struct save *s, struct sr *sr, const struct stream_hdrs *h);
+/*
+ * The stage mark: a record receivers ignore (an empty HVM_PARAMS, or an
+ * empty X86_PV_VCPU_MSRS for PV), written last by a stage that ends
+ * without END and dropped by the next stage.
+ */
+int save_stage_mark(struct save *s);
+/* Cap what the following page sends write, in bytes per second (0: none). */
+void save_set_bandwidth(struct save *s, uint64_t bytes_per_s);
 /* Context records and END. */
 int save_finish(struct save *s);
 
