@@ -11,6 +11,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "backend.h"
@@ -27,6 +28,14 @@ usage(void)
 {
 	fprintf(stderr, "usage: %s\n", USAGE);
 	exit(EX_USAGE);
+}
+
+static int
+fault_drop_final_dirty(void)
+{
+	const char *f = getenv("XENPIPE_FAULT");
+
+	return f != NULL && strcmp(f, "drop-final-dirty") == 0;
 }
 
 int
@@ -124,8 +133,12 @@ main(int argc, char **argv)
 	if (live)
 		be->throttle(d, 100);
 	if (live) {
-		if (be->logdirty(d, LOGDIRTY_CLEAN, bitmap) < 0 ||
-		    save_dirty_pages(s, bitmap) < 0)
+		if (be->logdirty(d, LOGDIRTY_CLEAN, bitmap) < 0)
+			goto err;
+		/* fault injection, to prove the tests catch a lost dirty page */
+		if (fault_drop_final_dirty())
+			memset(bitmap, 0, (info.nr_pages + 63) / 64 * 8);
+		if (save_dirty_pages(s, bitmap) < 0)
 			goto err;
 	} else if (save_begin(s) < 0 || save_all_pages(s) < 0)
 		goto err;

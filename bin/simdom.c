@@ -223,6 +223,8 @@ cmd_info(const char *name)
 	gu64(g, "pages_written", st.ctx.written);
 	gu64(g, "boots", st.ctx.boots);
 	yajl_gen_map_close(g);
+	gstr(g, "logdirty");
+	yajl_gen_bool(g, st.logdirty);
 	gu64(g, "downtime_ms", st.downtime_ns / 1000000);
 	gkstr(g, "last_check", checks[st.check]);
 	if (st.check == SIM_CHECK_BAD)

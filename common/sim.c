@@ -1412,6 +1412,7 @@ sim_status(struct dom *d, struct sim_status *st)
 	st->pid = st->guest_alive ? d->ctl->pid : 0;
 	st->refuse_suspend = d->ctl->refuse_suspend != 0;
 	st->cap_pct = d->ctl->cap_pct;
+	st->logdirty = __atomic_load_n(&d->ctl->logdirty, __ATOMIC_RELAXED) != 0;
 	v = ld32(&d->ctl->check);
 	st->check = v <= SIM_CHECK_BAD ? v : SIM_CHECK_NONE;
 	st->check_pfn = d->ctl->check_pfn;

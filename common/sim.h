@@ -110,6 +110,7 @@ struct sim_status {
 	int32_t pid;
 	uint32_t refuse_suspend;
 	uint32_t cap_pct;
+	uint32_t logdirty;
 	enum sim_check check;
 	uint64_t check_pfn;
 	uint64_t downtime_ns;

@@ -7,7 +7,7 @@ setup_sim() {
 	HOSTA="$BATS_TEST_TMPDIR/hostA"
 	HOSTB="$BATS_TEST_TMPDIR/hostB"
 	mkdir -p "$HOSTA" "$HOSTB"
-	T="$BATS_TEST_TMPDIR"
+	export T="$BATS_TEST_TMPDIR"
 	STREAMTOOL="$BATS_TEST_DIRNAME/lib/streamtool.py"
 }
 

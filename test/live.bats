@@ -1,0 +1,133 @@
+#!/usr/bin/env bats
+# Live migration on the sim backend: mem-dump -l | dirty-track |
+# dom-suspend | dom-resume while the guest keeps writing.  The guest on the
+# destination is the judge; every failure leaves the source running.
+
+load lib/common
+
+setup() {
+	setup_sim
+	export XENPIPE_SIM_TIMEOUT_MS=2000
+}
+
+teardown() {
+	teardown_sim
+}
+
+# The source after a failed migration: running, intact, log-dirty off,
+# not throttled.
+source_unharmed() {
+	[ "$(sim_field "$HOSTA" d '["state"]')" = running ]
+	simdom check d
+	[ "$(sim_field "$HOSTA" d '["logdirty"]')" = False ]
+	[ "$(sim_field "$HOSTA" d '["workload"]["throttle_pct"]')" = 100 ]
+}
+
+@test "live: migration between two hosts while the guest writes; the destination is intact and counts on" {
+	simdom create d --memory 128M --dirty-rate 20000
+	sleep 0.3
+	set -o pipefail
+	mem-dump -l d | dirty-track --stats "$T/stats" d | dom-suspend d |
+	    tee "$T/stream" | XENPIPE_SIM_DIR=$HOSTB dom-resume
+	[ "$(sim_field "$HOSTA" d '["state"]')" = suspended ]
+	stopped=$(sim_field "$HOSTA" d '["counters"]["pages_written"]')
+	XENPIPE_SIM_DIR=$HOSTB simdom check d
+	sleep 0.2
+	now=$(sim_field "$HOSTB" d '["counters"]["pages_written"]')
+	echo "pages written: $stopped at suspend, $now on the destination"
+	[ "$now" -gt "$stopped" ]
+	echo "guest-measured downtime: $(sim_field "$HOSTB" d '["downtime_ms"]') ms"
+	grep -q '"final": true' "$T/stats"
+	# the captured stream is a valid migration stream
+	run verify_stream xl "$T/stream"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	run stream-info --verify "$T/stream"
+	[ "$status" -eq 0 ]
+}
+
+@test "live: the oracle can fail: dropping the final dirty pages corrupts the destination, and the guest says so" {
+	simdom create d --memory 64M --dirty-rate 50000 --zero 0
+	sleep 0.3
+	set -o pipefail
+	mem-dump -l d | dirty-track d | XENPIPE_FAULT=drop-final-dirty dom-suspend d |
+	    XENPIPE_SIM_DIR=$HOSTB dom-resume
+	XENPIPE_SIM_DIR=$HOSTB run simdom check d
+	echo "$output"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"corrupt at pfn"* ]]
+}
+
+@test "live: the same host: the suspended source makes way and the new domain runs" {
+	simdom create d --memory 64M --dirty-rate 10000
+	set -o pipefail
+	mem-dump -l d | dirty-track d | dom-suspend d | dom-resume
+	simdom check d
+	[ "$(sim_field "$HOSTA" d--migratedaway '["state"]')" = suspended ]
+}
+
+@test "live: --policy=xen and --throttle both end with an intact guest" {
+	simdom create d --memory 64M --dirty-rate 20000
+	set -o pipefail
+	mem-dump -l d | dirty-track --policy=xen d | dom-suspend d |
+	    XENPIPE_SIM_DIR=$HOSTB dom-resume -n x
+	XENPIPE_SIM_DIR=$HOSTB simdom check x
+	dom-resume --in-place d
+	mem-dump -l d | dirty-track --throttle --downtime 1 d | dom-suspend d |
+	    XENPIPE_SIM_DIR=$HOSTB dom-resume -n t
+	XENPIPE_SIM_DIR=$HOSTB simdom check t
+	# the throttle was lifted once the guest was suspended
+	[ "$(sim_field "$HOSTA" d '["workload"]["throttle_pct"]')" = 100 ]
+}
+
+@test "live: a receiver killed mid-stream leaves the source running, intact, log-dirty off" {
+	simdom create d --memory 128M --dirty-rate 50000
+	bash -c 'set -o pipefail; mem-dump -l d | dirty-track --bandwidth 20M --max-time 30 d |
+	    dom-suspend d | XENPIPE_SIM_DIR='"$HOSTB"' sh -c "echo \$\$ >$T/rpid; exec dom-resume"' 2>"$T/err" &
+	pid=$!
+	sleep 1.5
+	kill -KILL "$(cat "$T/rpid")"
+	run wait $pid
+	cat "$T/err"
+	[ "$status" -ne 0 ]
+	source_unharmed
+}
+
+@test "live: dirty-track killed mid-round leaves the source running, intact, log-dirty off" {
+	simdom create d --memory 128M --dirty-rate 50000
+	bash -c 'set -o pipefail; mem-dump -l d |
+	    sh -c "echo \$\$ >$T/tpid; exec dirty-track --bandwidth 20M --max-time 30 d" |
+	    dom-suspend d | XENPIPE_SIM_DIR='"$HOSTB"' dom-resume' 2>"$T/err" &
+	pid=$!
+	sleep 1.5
+	kill -KILL "$(cat "$T/tpid")"
+	run wait $pid
+	cat "$T/err"
+	[ "$status" -ne 0 ]
+	grep -q "ended without finishing" "$T/err"
+	source_unharmed
+	[ -z "$(domains_on "$HOSTB")" ]
+}
+
+@test "live: a guest that refuses to suspend leaves the source running, intact, log-dirty off" {
+	simdom create d --memory 64M --dirty-rate 10000 --refuse-suspend
+	run bash -c 'set -o pipefail; mem-dump -l d | dirty-track d | dom-suspend d |
+	    XENPIPE_SIM_DIR='"$HOSTB"' dom-resume'
+	echo "$output"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"suspend"* ]]
+	source_unharmed
+	[ -z "$(domains_on "$HOSTB")" ]
+}
+
+@test "live: dirty-track refuses a stream of another domain and a missing stream" {
+	simdom create d --memory 16M
+	simdom create e --memory 16M
+	run bash -c 'mem-dump -l e | dirty-track d >/dev/null'
+	echo "$output"
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"not d"* ]]
+	run dirty-track d </dev/null >/dev/null
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"mem-dump -l"* ]]
+}
