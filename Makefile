@@ -99,3 +99,9 @@ clean:
 
 .PHONY: all check demo install clean deps verifier
 .SECONDARY:
+
+# Benchmarks: figures, not pass/fail tests (see README for the last table).
+bench: all
+	PATH=$(CURDIR)/build:$$PATH bench/live $(BENCH_SIZE)
+
+.PHONY: bench
