@@ -12,8 +12,12 @@ xl_save_restore() {
 	fig "xl save: $(since $t)s, $(stat -c %s $SAVE) bytes"
 	! xl domid $G 2>/dev/null
 	t=$(now)
-	xl restore $SAVE
+	xl restore $SAVE 3>/dev/null
 	fig "xl restore: $(since $t)s"
+}
+
+xl_migrate() {
+	xl migrate -s '' $G 'xl migrate-receive' 3>/dev/null
 }
 
 @test "xl save + xl restore keep the guest running, memory intact" {
@@ -29,7 +33,7 @@ xl_save_restore() {
 }
 
 @test "xl migrate -s '' (localhost through a pipe) keeps the guest running" {
-	keep_running xl migrate -s '' $G 'xl migrate-receive'
+	keep_running xl_migrate
 }
 
 @test "after the migration memguard completes two full passes, nothing bad" {

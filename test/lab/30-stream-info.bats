@@ -6,7 +6,7 @@ setup() {
 	if [ ! -f $SAVE ]; then
 		ensure_guest
 		xl save $G $SAVE
-		xl restore $SAVE
+		xl restore $SAVE 3>/dev/null
 	fi
 }
 

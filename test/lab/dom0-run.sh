@@ -14,8 +14,28 @@ export LAB_WORK=/tmp/lab
 mkdir -p $LAB_WORK
 cp $S/guest/vmlinuz $S/guest/initrd.gz $LAB_WORK/
 cd $LAB_WORK
-bats --tap $S/lab/*.bats > $S/out/tap 2>&1
+# every 20 s a line on the console: what a hung run was doing
+(
+	while sleep 20; do
+		id=$(xl domid labguest 2>/dev/null)
+		echo "DOM0-MON: up $(cut -d' ' -f1 /proc/uptime)s" \
+		    "load $(cut -d' ' -f1-3 /proc/loadavg)," \
+		    "$(xl list 2>/dev/null | awk 'NR > 1 { printf "%s/%s/%s ", $1, $2, $5 }')" \
+		    "counter ${id:+$(xenstore-read /local/domain/$id/data/counter 2>/dev/null)}," \
+		    "guest: $(tail -n 1 /var/log/xen/console/guest-labguest.log 2>/dev/null | cut -c1-100)"
+		p=$(ps -eo etimes=,args= --sort=start_time)
+		echo "$p" | grep -v -e 'sleep 20' -e 'ps -eo' | tail -n 3 |
+		    cut -c1-120 | sed 's/^/DOM0-MON:   /'
+	done
+) &
+MON=$!
+# inside QEMU's own limit, so the logs below still get out
+timeout -k 5 $(( ${LAB_TIMEOUT:-1080} - 150 )) bats --tap $S/lab/*.bats > $S/out/tap 2>&1
 echo $? > $S/out/status
+kill $MON
+xl destroy labguest 2>/dev/null
+# lab.keep_save=1: the real xl save file, for debugging on the host
+[ "${LAB_KEEP_SAVE:-0}" = 1 ] && cp $LAB_WORK/labguest.save $S/out/ 2>/dev/null
 xl dmesg > $S/out/xl-dmesg.txt 2>&1
 dmesg > $S/out/dom0-dmesg.txt 2>&1
 cp /var/log/xen/console/* /var/log/xen/*.log $S/out/ 2>/dev/null

@@ -20,6 +20,6 @@ i=0
 while :; do
 	i=$((i + 1))
 	echo "DOMU-COUNTER $i uptime=$(cut -d' ' -f1 /proc/uptime)"
-	/bin/memguard -w data/counter $i data/boot_id $B || echo "DOMU: xenstore write failed"
+	/bin/memguard -w data/boot_id $B data/counter $i 2>&1 || echo "DOMU: xenstore write failed"
 	sleep 1
 done

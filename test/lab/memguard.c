@@ -14,6 +14,9 @@
  *	status		ok | CORRUPT
  *	ticks writes checks passes pages
  *	max_pause_ms last_pause_ms pauses (gaps over the threshold)
+ *	recent_pauses	the last RECENT of those gaps in ms, oldest first:
+ *			the pause of one operation is the largest of the
+ *			ones that "pauses" grew by while it ran
  *	bad		pages found wrong; first_bad describes the first one
  *
  * A page holds in word 0 (page << 32 | version) and in every other word
@@ -26,6 +29,8 @@
  * guest's xenstore-write).
  */
 #include <sys/mman.h>
+
+#include <poll.h>
 
 #include <errno.h>
 #include <stdarg.h>
@@ -43,7 +48,9 @@
 #define XS_WRITE	11
 #define XS_ERROR	16
 #define XS_PAYLOAD_MAX	4096
+#define XS_TIMEOUT_MS	5000	/* a reply lost across a migration */
 #define K_WORD		0x9e3779b97f4a7c15ULL
+#define RECENT		16
 
 struct xsd_sockmsg {
 	uint32_t type;
@@ -58,6 +65,7 @@ struct guard {
 	uint64_t npages;
 	uint64_t ticks, writes, checks, passes, bad, pauses;
 	uint64_t max_pause_ms, last_pause_ms;
+	uint64_t recent[RECENT];		/* ring, by pauses % RECENT */
 	uint64_t check_pos;
 	uint64_t rng;
 	char first_bad[160];
@@ -66,6 +74,7 @@ struct guard {
 };
 
 static int xsfd = -1;
+static char xserr[64];		/* why the last xs_write failed */
 
 static __attribute__((noreturn)) void
 usage(void)
@@ -88,13 +97,21 @@ mix(uint64_t x)
 static int
 xfer(int fd, void *buf, size_t len, int wr)
 {
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
 	char *p = buf;
 	ssize_t r;
 
 	while (len > 0) {
+		if (!wr && (r = poll(&pfd, 1, XS_TIMEOUT_MS)) != 1) {
+			if (r == 0)
+				errno = ETIMEDOUT;
+			return -1;
+		}
 		r = wr ? write(fd, p, len) : read(fd, p, len);
 		if (r < 0 && errno == EINTR)
 			continue;
+		if (r == 0)
+			errno = EPIPE;
 		if (r <= 0)
 			return -1;
 		p += r;
@@ -103,7 +120,19 @@ xfer(int fd, void *buf, size_t len, int wr)
 	return 0;
 }
 
-/* One XS_WRITE of a path relative to the guest's home, or absolute. */
+static void
+xs_close(void)
+{
+	if (xsfd >= 0)
+		close(xsfd);
+	xsfd = -1;
+}
+
+/*
+ * One XS_WRITE of a path relative to the guest's home, or absolute.  The
+ * device stays open until xs_close(): each publish opens it afresh, so
+ * nothing is left waiting across a save or a migration.
+ */
 static int
 xs_write(const char *path, const char *val)
 {
@@ -111,8 +140,10 @@ xs_write(const char *path, const char *val)
 	struct xsd_sockmsg h;
 	size_t pl = strlen(path) + 1, vl = strlen(val);
 
+	snprintf(xserr, sizeof(xserr), "too long");
 	if (pl + vl > XS_PAYLOAD_MAX)
 		return -1;
+	snprintf(xserr, sizeof(xserr), "%s: %s", XENBUS_DEV, strerror(errno));
 	if (xsfd < 0 && (xsfd = open(XENBUS_DEV, O_RDWR)) < 0)
 		return -1;
 	memset(&h, 0, sizeof(h));
@@ -124,11 +155,16 @@ xs_write(const char *path, const char *val)
 	if (xfer(xsfd, buf, sizeof(h) + h.len, 1) == -1 ||
 	    xfer(xsfd, &h, sizeof(h), 0) == -1 || h.len > XS_PAYLOAD_MAX ||
 	    xfer(xsfd, buf, h.len, 0) == -1) {
-		close(xsfd);
-		xsfd = -1;
+		snprintf(xserr, sizeof(xserr), "%s: %s", XENBUS_DEV,
+		    errno ? strerror(errno) : "no reply");
+		xs_close();
 		return -1;
 	}
-	return h.type == XS_ERROR ? -1 : 0;
+	if (h.type == XS_ERROR) {
+		snprintf(xserr, sizeof(xserr), "%.*s", (int)h.len, buf);
+		return -1;
+	}
+	return 0;
 }
 
 static void
@@ -204,18 +240,30 @@ bad:
 static void
 publish(struct guard *g)
 {
+	char recent[RECENT * 21 + 1];
+	uint64_t i;
+	size_t off = 0;
+
+	recent[0] = '\0';
+	i = g->pauses > RECENT ? g->pauses - RECENT : 0;
+	for (; i < g->pauses; i++)
+		off += snprintf(recent + off, sizeof(recent) - off, "%s%llu",
+		    off ? " " : "", (unsigned long long)g->recent[i % RECENT]);
 	put(g, "boot_id", "%s", g->boot_id);
 	put(g, "status", "%s", g->bad ? "CORRUPT" : "ok");
 	put(g, "pages", "%llu", (unsigned long long)g->npages);
-	put(g, "ticks", "%llu", (unsigned long long)g->ticks);
 	put(g, "writes", "%llu", (unsigned long long)g->writes);
 	put(g, "checks", "%llu", (unsigned long long)g->checks);
 	put(g, "passes", "%llu", (unsigned long long)g->passes);
 	put(g, "pauses", "%llu", (unsigned long long)g->pauses);
 	put(g, "max_pause_ms", "%llu", (unsigned long long)g->max_pause_ms);
 	put(g, "last_pause_ms", "%llu", (unsigned long long)g->last_pause_ms);
+	put(g, "recent_pauses", "%s", recent);
 	put(g, "bad", "%llu", (unsigned long long)g->bad);
 	put(g, "first_bad", "%s", g->bad ? g->first_bad : "none");
+	/* last: once ticks moved on, every other key is fresh too */
+	put(g, "ticks", "%llu", (unsigned long long)g->ticks);
+	xs_close();
 }
 
 static uint64_t
@@ -236,7 +284,7 @@ main(int argc, char **argv)
 {
 	struct guard g;
 	uint64_t mib = 64, rate = 2000, crate = 0, tick = 20, pubms = 1000;
-	uint64_t pausems = 300, lb, lr, nb, nr, gap, last_pub, last_log;
+	uint64_t pausems = 500, lb, lr, nb, nr, gap, last_pub, last_log;
 	double wdue = 0, cdue = 0;
 	FILE *f;
 	int ch, i;
@@ -245,8 +293,12 @@ main(int argc, char **argv)
 		if (argc < 4 || argc % 2)
 			usage();
 		for (i = 2; i < argc; i += 2)
-			if (xs_write(argv[i], argv[i + 1]) == -1)
+			if (xs_write(argv[i], argv[i + 1]) == -1) {
+				fprintf(stderr, "memguard: xenstore write %s: "
+				    "%s\n", argv[i], xserr);
 				return 111;
+			}
+		xs_close();
 		return 0;
 	}
 	memset(&g, 0, sizeof(g));
@@ -308,6 +360,7 @@ main(int argc, char **argv)
 		if (gap > g.max_pause_ms)
 			g.max_pause_ms = gap;
 		if (gap >= pausems) {
+			g.recent[g.pauses % RECENT] = gap;
 			g.pauses++;
 			g.last_pause_ms = gap;
 			printf("MEMGUARD pause %llums\n", (unsigned long long)gap);

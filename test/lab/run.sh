@@ -6,6 +6,9 @@
 # One boot runs the whole suite; QEMU always ends by LAB_TIMEOUT (s).  On a
 # failure the run directory with the console log is kept and its tail shown.
 # A lab that cannot run (no QEMU, no cache) prints "1..0 # SKIP reason".
+# LAB_DOM0_ARGS adds lab.foo=bar words to dom0's command line (LAB_FOO=bar
+# in the suite): lab.keep_save=1 copies the xl save file to share/out
+# on a failure.  LAB_BIN: the programs to test (default build/).
 set -eu
 GUEST=${1:-pvh}
 LAB=$(cd "$(dirname "$0")" && pwd)
@@ -55,7 +58,7 @@ XEN_CMDLINE="console=com1 com1=115200,8n1 dom0_mem=1024M,max:1024M dom0_max_vcpu
 timeout -k 10 $TMO qemu-system-x86_64 $A -m 3072 -smp 2 \
     -display none -monitor none -no-reboot -net none -serial file:$LOG \
     -kernel $C/xen -append "$XEN_CMDLINE" \
-    -initrd "$C/vmlinuz console=hvc0 earlyprintk=xen lab.guest=$GUEST,$C/dom0.zst" \
+    -initrd "$C/vmlinuz console=hvc0 earlyprintk=xen lab.guest=$GUEST lab.timeout=$TMO ${LAB_DOM0_ARGS:-},$C/dom0.zst" \
     -virtfs local,path=$S,mount_tag=hostshare,security_model=none,id=hostshare &
 QPID=$!
 tail --pid=$QPID -n +1 -F $S/out/tap 2>/dev/null &
