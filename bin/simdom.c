@@ -17,13 +17,17 @@
 
 #define USAGE \
 	"simdom create name --memory size [--dirty-rate rate] " \
-	"[--working-set size] [--zero pct] [--refuse-suspend]\n" \
+	"[--working-set size] [--workload shape] [--zero pct] " \
+	"[--refuse-suspend]\n" \
 	"       simdom list\n" \
 	"       simdom info name\n" \
 	"       simdom check name\n" \
 	"       simdom pause | unpause | suspend | resume | destroy name\n" \
 	"       simdom set name refuse-suspend on | off\n" \
-	"       simdom set name throttle pct"
+	"       simdom set name throttle pct\n" \
+	"       simdom set name rate rate\n" \
+	"       simdom set name workload shape\n" \
+	"       simdom dirty [--clean | --list | --off] name"
 
 #define BE	"sim"
 
@@ -33,18 +37,22 @@ usage(const char *cmd)
 {
 	if (cmd != NULL && strcmp(cmd, "create") == 0)
 		fprintf(stderr, "usage: simdom create name --memory size "
-		    "[--dirty-rate rate] [--working-set size] [--zero pct] "
-		    "[--refuse-suspend]\n");
+		    "[--dirty-rate rate] [--working-set size] "
+		    "[--workload shape] [--zero pct] [--refuse-suspend]\n");
 	else if (cmd != NULL && strcmp(cmd, "set") == 0)
 		fprintf(stderr, "usage: simdom set name refuse-suspend on | off "
-		    "| throttle pct\n");
+		    "| throttle pct | rate rate | workload shape\n");
+	else if (cmd != NULL && strcmp(cmd, "dirty") == 0)
+		fprintf(stderr, "usage: simdom dirty [--clean | --list | --off] "
+		    "name\n");
 	else if (cmd != NULL && strcmp(cmd, "list") == 0)
 		fprintf(stderr, "usage: simdom list\n");
 	else if (cmd != NULL)
 		fprintf(stderr, "usage: simdom %s name\n", cmd);
 	else
 		fprintf(stderr, "usage: simdom create | list | info | check | "
-		    "pause | unpause | suspend | resume | set | destroy ... "
+		    "pause | unpause | suspend | resume | set | dirty | destroy "
+		    "... "
 		    "(simdom --help)\n");
 	exit(EX_USAGE);
 }
@@ -72,6 +80,16 @@ xsize_pages(const char *s, const char *what)
 	return bytes / 4096;
 }
 
+static uint32_t
+xworkload(const char *s)
+{
+	int wl = sim_workload_parse(s);
+
+	if (wl < 0)
+		die(EX_USAGE, "workload %s: idle, uniform, hot or sweep", s);
+	return wl;
+}
+
 static int
 cmd_create(int argc, char **argv)
 {
@@ -80,16 +98,19 @@ cmd_create(int argc, char **argv)
 		{ "memory", required_argument, NULL, 'm' },
 		{ "refuse-suspend", no_argument, NULL, 'R' },
 		{ "working-set", required_argument, NULL, 'w' },
+		{ "workload", required_argument, NULL, 'W' },
 		{ "zero", required_argument, NULL, 'z' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct sim_params p = { .rate = SIM_RATE_DEFAULT };
+	struct sim_params p = { .rate = SIM_RATE_DEFAULT,
+	    .workload = SIM_WL_UNIFORM };
 	struct dom_info info;
 	uint64_t v;
 	int ch;
 
 	opterr = 0;	/* the usage line says it all, in one line */
-	while ((ch = getopt_long(argc, argv, "m:Rr:w:z:", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "m:Rr:W:w:z:", opts,
+	    NULL)) != -1) {
 		switch (ch) {
 		case 'm':
 			p.nr_pages = xsize_pages(optarg, "--memory");
@@ -100,6 +121,9 @@ cmd_create(int argc, char **argv)
 		case 'r':
 			if (parse_u64(optarg, 0, SIM_RATE_MAX, &p.rate) == -1)
 				die_xp(NULL);
+			break;
+		case 'W':
+			p.workload = xworkload(optarg);
 			break;
 		case 'w':
 			p.wss = xsize_pages(optarg, "--working-set");
@@ -210,8 +234,17 @@ cmd_info(const char *name)
 	gu64(g, "nr_pages", st.info.nr_pages);
 	gstr(g, "workload");
 	yajl_gen_map_open(g);
+	gkstr(g, "shape", sim_workload_name(st.ctx.workload));
 	gu64(g, "dirty_rate", st.ctx.rate);
+	gu64(g, "effective_rate", st.ctx.workload == SIM_WL_IDLE ? 0 :
+	    st.ctx.rate * (st.cap_pct >= 1 && st.cap_pct <= 100 ?
+	    st.cap_pct : 100) / 100);
 	gu64(g, "working_set", st.ctx.wss);
+	gu64(g, "first_pfn", SIM_TAB_PAGES(st.info.nr_pages));
+	if (st.ctx.workload == SIM_WL_HOT)
+		gu64(g, "hot_set", SIM_HOT_PAGES(st.ctx.wss));
+	if (st.ctx.workload == SIM_WL_SWEEP)
+		gu64(g, "sweep_pos", st.ctx.sweep_pos);
 	gu64(g, "zero_pct", st.ctx.zero_pct);
 	gu64(g, "throttle_pct", st.cap_pct);
 	gstr(g, "refuse_suspend");
@@ -277,9 +310,95 @@ cmd_set(const char *name, const char *knob, const char *val)
 		d = xopen(name);
 		if (sim_set(d, SIM_KNOB_THROTTLE, v) == -1)
 			die_xp(BE);
+	} else if (strcmp(knob, "rate") == 0) {
+		if (parse_u64(val, 0, SIM_RATE_MAX, &v) == -1)
+			die_xp(NULL);
+		d = xopen(name);
+		if (sim_set(d, SIM_KNOB_RATE, v) == -1)
+			die_xp(BE);
+	} else if (strcmp(knob, "workload") == 0) {
+		v = xworkload(val);
+		d = xopen(name);
+		if (sim_set(d, SIM_KNOB_WORKLOAD, v) == -1)
+			die_xp(BE);
 	} else
 		usage("set");
 	sim_backend.close(d);
+	return 0;
+}
+
+/*
+ * The pages written since log-dirty was enabled or last cleaned: a count,
+ * or (--list) one "first last" line per run of pfns.  Enables log-dirty
+ * when it is off (the count is then 0).
+ */
+static int
+cmd_dirty(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "clean", no_argument, NULL, 'c' },
+		{ "list", no_argument, NULL, 'l' },
+		{ "off", no_argument, NULL, 'o' },
+		{ NULL, 0, NULL, 0 },
+	};
+	enum logdirty_op op = LOGDIRTY_PEEK;
+	struct sim_status st;
+	uint64_t *bm, pfn, first = 0, count = 0;
+	int ch, list = 0, off = 0, in_run = 0;
+	struct dom *d;
+
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, "clo", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			op = LOGDIRTY_CLEAN;
+			break;
+		case 'l':
+			list = 1;
+			break;
+		case 'o':
+			off = 1;
+			break;
+		default:
+			usage("dirty");
+		}
+	}
+	if (optind + 1 != argc || argv[optind][0] == '-' ||
+	    (off && (list || op == LOGDIRTY_CLEAN)))
+		usage("dirty");
+	d = xopen(argv[optind]);
+	if (off) {
+		if (sim_backend.logdirty(d, LOGDIRTY_DISABLE, NULL) == -1)
+			die_xp(BE);
+		sim_backend.close(d);
+		return 0;
+	}
+	if (sim_status(d, &st) == -1)
+		die_xp(BE);
+	if (!st.logdirty &&
+	    sim_backend.logdirty(d, LOGDIRTY_ENABLE, NULL) == -1)
+		die_xp(BE);
+	if ((bm = calloc(SIM_BITMAP_WORDS(st.info.nr_pages), 8)) == NULL)
+		die(EX_SYS, "out of memory");
+	if (sim_backend.logdirty(d, op, bm) == -1)
+		die_xp(BE);
+	sim_backend.close(d);
+	for (pfn = 0; pfn <= st.info.nr_pages; pfn++) {
+		if (pfn < st.info.nr_pages && bm[pfn / 64] >> (pfn % 64) & 1) {
+			if (!in_run)
+				first = pfn;
+			in_run = 1;
+			count++;
+		} else if (in_run) {
+			if (list)
+				printf("%" PRIu64 " %" PRIu64 "\n", first,
+				    pfn - 1);
+			in_run = 0;
+		}
+	}
+	if (!list)
+		printf("%" PRIu64 "\n", count);
+	free(bm);
 	return 0;
 }
 
@@ -341,7 +460,9 @@ main(int argc, char **argv)
 		if (argc != 5)
 			usage(cmd);
 		rc = cmd_set(argv[2], argv[3], argv[4]);
-	} else if (is_op(cmd)) {
+	} else if (strcmp(cmd, "dirty") == 0)
+		rc = cmd_dirty(argc - 1, argv + 1);
+	else if (is_op(cmd)) {
 		if (argc != 3 || argv[2][0] == '-')
 			usage(cmd);
 		rc = cmd_op(cmd, argv[2]);

@@ -119,15 +119,37 @@ sim_state_name(enum sim_state st)
 	return (unsigned int)st < SIM_NSTATES ? names[st] : "unknown";
 }
 
+static const char *const workload_names[SIM_WL_N] = {
+	"idle", "uniform", "hot", "sweep",
+};
+
+const char *
+sim_workload_name(uint32_t wl)
+{
+	return wl < SIM_WL_N ? workload_names[wl] : "unknown";
+}
+
+int
+sim_workload_parse(const char *s)
+{
+	int i;
+
+	for (i = 0; i < SIM_WL_N; i++)
+		if (strcmp(s, workload_names[i]) == 0)
+			return i;
+	return -1;
+}
+
 static void
 ctx_swap(struct sim_ctx *c, int to_le)
 {
 	uint64_t *w[] = { &c->nr_pages, &c->rate, &c->wss, &c->ticks,
-	    &c->written, &c->boots, &c->rng, &c->stopped_ns };
+	    &c->written, &c->boots, &c->rng, &c->stopped_ns, &c->sweep_pos };
+	uint32_t *h[] = { &c->version, &c->zero_pct, &c->workload, &c->_res };
 	unsigned int i;
 
-	c->version = to_le ? htole32(c->version) : le32toh(c->version);
-	c->zero_pct = to_le ? htole32(c->zero_pct) : le32toh(c->zero_pct);
+	for (i = 0; i < sizeof(h) / sizeof(h[0]); i++)
+		*h[i] = to_le ? htole32(*h[i]) : le32toh(*h[i]);
 	for (i = 0; i < sizeof(w) / sizeof(w[0]); i++)
 		*w[i] = to_le ? htole64(*w[i]) : le64toh(*w[i]);
 }
@@ -1068,6 +1090,16 @@ apply_context(struct dom *d, const void *body, uint32_t len)
 	const char *why;
 
 	errno = 0;
+	/* Say "old version" rather than "wrong size" when that is the cause. */
+	if (len >= 12 && memcmp(body, SIM_CTX_MAGIC, 8) == 0) {
+		memcpy(&ctx.version, (const uint8_t *)body + 8, 4);
+		if (le32toh(ctx.version) != SIM_CTX_VERSION) {
+			xp_seterr(XE_STREAM, "HVM_CONTEXT is a sim context of "
+			    "version %u; this build takes version %u",
+			    le32toh(ctx.version), SIM_CTX_VERSION);
+			return -1;
+		}
+	}
 	if (len != sizeof(ctx)) {
 		xp_seterr(XE_STREAM, "HVM_CONTEXT is %u bytes; a sim context "
 		    "is %zu (stream from a real Xen domain?)", len,
@@ -1148,6 +1180,8 @@ ctl_create(struct dom *d)
 	d->ctl->nr_pages = d->nr_pages;
 	d->ctl->refuse_suspend = d->refuse_suspend;
 	d->ctl->cap_pct = 100;
+	d->ctl->want_rate = d->ctx.rate;
+	d->ctl->want_workload = d->ctx.workload;
 	d->ctl->ctx = d->ctx;
 	p = mmap(NULL, d->nr_pages * PAGE, PROT_READ, MAP_SHARED, d->memfd, 0);
 	if (p == MAP_FAILED)
@@ -1352,9 +1386,10 @@ sim_create(const char *name, const struct sim_params *p,
 		return -1;
 	}
 	if (p->nr_pages < SIM_PAGES_MIN || p->nr_pages > DOM_PAGES_MAX ||
-	    p->zero_pct > 100 || p->rate > SIM_RATE_MAX) {
-		xp_seterr(XE_USAGE, "domain %s: memory, rate or zero share out "
-		    "of range", name);
+	    p->zero_pct > 100 || p->rate > SIM_RATE_MAX ||
+	    p->workload >= SIM_WL_N) {
+		xp_seterr(XE_USAGE, "domain %s: memory, rate, zero share or "
+		    "workload out of range", name);
 		return -1;
 	}
 	data = p->nr_pages - SIM_TAB_PAGES(p->nr_pages);
@@ -1376,6 +1411,7 @@ sim_create(const char *name, const struct sim_params *p,
 	d->ctx.zero_pct = p->zero_pct;
 	d->ctx.nr_pages = p->nr_pages;
 	d->ctx.rate = p->rate;
+	d->ctx.workload = p->workload;
 	d->ctx.wss = p->wss == 0 || p->wss > data ? data : p->wss;
 	d->ctx.rng = ((uint64_t)time(NULL) << 20 ^ (uint64_t)getpid()) | 1;
 	mem = mmap(NULL, p->nr_pages * PAGE, PROT_READ | PROT_WRITE,
@@ -1457,6 +1493,39 @@ err:
 	return -1;
 }
 
+/*
+ * A rate or workload is the guest's to take (within a tick, paused too);
+ * a suspended domain has no guest, so its saved context changes instead.
+ */
+static int
+set_want(struct dom *d, enum sim_knob knob, uint64_t val)
+{
+	struct sim_ctx *c = &d->ctl->ctx;
+
+	errno = 0;
+	if (knob == SIM_KNOB_RATE) {
+		if (val > SIM_RATE_MAX) {
+			xp_seterr(XE_USAGE, "domain %s: rate must be 0 to %llu "
+			    "pages/s", d->name,
+			    (unsigned long long)SIM_RATE_MAX);
+			return -1;
+		}
+		__atomic_store_n(&d->ctl->want_rate, val, __ATOMIC_RELEASE);
+		if (ld32(&d->ctl->state) == SIM_SUSPENDED)
+			__atomic_store_n(&c->rate, val, __ATOMIC_RELAXED);
+		return 0;
+	}
+	if (val >= SIM_WL_N) {
+		xp_seterr(XE_USAGE, "domain %s: unknown workload %llu", d->name,
+		    (unsigned long long)val);
+		return -1;
+	}
+	st32(&d->ctl->want_workload, val);
+	if (ld32(&d->ctl->state) == SIM_SUSPENDED)
+		st32(&c->workload, val);
+	return 0;
+}
+
 int
 sim_set(struct dom *d, enum sim_knob knob, uint64_t val)
 {
@@ -1475,6 +1544,9 @@ sim_set(struct dom *d, enum sim_knob knob, uint64_t val)
 		}
 		st32(&d->ctl->cap_pct, val);
 		return 0;
+	case SIM_KNOB_RATE:
+	case SIM_KNOB_WORKLOAD:
+		return set_want(d, knob, val);
 	}
 	return -1;
 }

@@ -21,9 +21,9 @@
 #include "backend.h"
 
 #define SIM_CTX_MAGIC		"XPSIMCTX"
-#define SIM_CTX_VERSION		1u
+#define SIM_CTX_VERSION		2u	/* 2: workload, sweep_pos; 8-lane page noise */
 #define SIM_CTL_MAGIC		"XPSIMCTL"
-#define SIM_CTL_VERSION		1u
+#define SIM_CTL_VERSION		2u
 
 #define SIM_PAGES_MIN		16u		/* 64 KiB: a table page and data */
 #define SIM_RATE_MAX		(1ULL << 30)	/* pages/s */
@@ -34,6 +34,20 @@
 /* Pages holding the version table (one uint32_t LE per pfn) at pfn 0. */
 #define SIM_TAB_PAGES(n)	(((uint64_t)(n) * 4 + 4095) / 4096)
 #define SIM_BITMAP_WORDS(n)	(((uint64_t)(n) + 63) / 64)
+
+/*
+ * What the guest writes, on the wire as sim_ctx.workload.  The working set
+ * is the wss data pages after the version table.
+ */
+enum sim_workload {
+	SIM_WL_IDLE,		/* no writes (the rate is kept, unused) */
+	SIM_WL_UNIFORM,		/* a random page of the working set */
+	SIM_WL_HOT,		/* SIM_HOT_PCT% in the first SIM_HOT_PAGES */
+	SIM_WL_SWEEP,		/* page after page, wrapping: never converges */
+	SIM_WL_N
+};
+#define SIM_HOT_PCT		90u
+#define SIM_HOT_PAGES(wss)	((wss) / 16 != 0 ? (wss) / 16 : 1)
 
 /*
  * The guest context: the body of the HVM_CONTEXT record, little-endian on
@@ -51,8 +65,11 @@ struct sim_ctx {
 	uint64_t boots;		/* times a guest process started */
 	uint64_t rng;		/* xorshift64 state, never 0 */
 	uint64_t stopped_ns;	/* CLOCK_REALTIME of the last pause/suspend */
+	uint32_t workload;	/* enum sim_workload */
+	uint32_t _res;		/* zero */
+	uint64_t sweep_pos;	/* SIM_WL_SWEEP: next page, 0 .. wss-1 */
 };
-_Static_assert(sizeof(struct sim_ctx) == 80, "sim_ctx");
+_Static_assert(sizeof(struct sim_ctx) == 96, "sim_ctx");
 
 enum sim_state {
 	SIM_BUILDING,		/* being received, no guest yet */
@@ -89,16 +106,25 @@ struct sim_ctl {
 	uint64_t check_pfn;	/* first bad pfn when check == BAD */
 	uint64_t downtime_ns;	/* guest's view of its last stop */
 	uint64_t started_ns;	/* CLOCK_REALTIME of the last guest start */
-	struct sim_ctx ctx;	/* published by the guest every tick */
+	/* toolstack to guest: taken into ctx within a tick when they differ */
+	uint64_t want_rate;	/* <= SIM_RATE_MAX */
+	uint32_t want_workload;	/* enum sim_workload */
+	uint32_t _res2;
+	/*
+	 * Published by the guest: counters and sweep_pos every tick, rate and
+	 * workload when they change, all of it when it stops.
+	 */
+	struct sim_ctx ctx;
 	uint64_t bitmap[];	/* log-dirty, SIM_BITMAP_WORDS(nr_pages) */
 };
-_Static_assert(sizeof(struct sim_ctl) == 160, "sim_ctl");
+_Static_assert(sizeof(struct sim_ctl) == 192, "sim_ctl");
 
 struct sim_params {
 	uint64_t nr_pages;
 	uint64_t rate;
 	uint64_t wss;		/* 0: every data page */
 	uint32_t zero_pct;
+	uint32_t workload;	/* enum sim_workload */
 	int refuse_suspend;
 };
 
@@ -117,7 +143,12 @@ struct sim_status {
 	struct sim_ctx ctx;
 };
 
-enum sim_knob { SIM_KNOB_REFUSE_SUSPEND, SIM_KNOB_THROTTLE };
+enum sim_knob {
+	SIM_KNOB_REFUSE_SUSPEND,	/* 0 or 1 */
+	SIM_KNOB_THROTTLE,		/* percent of the rate, 1..100 */
+	SIM_KNOB_RATE,			/* pages/s, 0..SIM_RATE_MAX */
+	SIM_KNOB_WORKLOAD,		/* enum sim_workload */
+};
 
 /* ---- sim.c ---- */
 
@@ -130,6 +161,10 @@ int sim_check(struct dom *d, int64_t *bad);
 int sim_set(struct dom *d, enum sim_knob knob, uint64_t val);
 int sim_name_ok(const char *name);
 const char *sim_state_name(enum sim_state st);
+/* "idle", "uniform", "hot", "sweep"; "unknown" out of range. */
+const char *sim_workload_name(uint32_t wl);
+/* The enum sim_workload named s, or -1. */
+int sim_workload_parse(const char *s);
 /* Milliseconds to wait for a guest's answer. */
 int sim_timeout_ms(void);
 
@@ -140,7 +175,11 @@ int sim_ctx_valid(const struct sim_ctx *ctx, uint64_t nr_pages,
     const char **why);
 /* Write every working-set page once (version 1); sets ctx->written. */
 void sim_populate(uint8_t *mem, struct sim_ctx *ctx);
-/* First pfn whose content does not match the version table, or -1. */
+/*
+ * First pfn whose content does not match the version table, or -1; or 0
+ * (the table) when the versions do not add up to ctx->written: memory
+ * consistent but stale, page writes lost.
+ */
 int64_t sim_check_mem(const uint8_t *mem, const struct sim_ctx *ctx);
 /*
  * Start the guest of the domain directory path in the background (its

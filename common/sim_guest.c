@@ -34,6 +34,7 @@
 #define HALF_WORDS	(PAGE_WORDS / 2)
 #define WATCH_TICKS	100	/* look for a removed domain every ~100 ms */
 #define TICK_NS		1000000L
+#define VER_MOD		0xffffffffULL	/* 1, 2, .. 2^32-1, 1, ..: mod 2^32-1 */
 
 struct guest {
 	int dirfd, ctlfd, memfd, lockfd, pfd;
@@ -76,22 +77,47 @@ page_is_zero(uint64_t seed, uint32_t ver, uint32_t zero_pct)
 	return ver == 0 || seed % 100 < zero_pct;
 }
 
-/* Half xorshift noise, half one repeated word: compresses to about half. */
+/*
+ * The noise half of a page: NOISE_LANES xorshift64 streams, interleaved
+ * word by word.  The streams are independent, so the CPU runs them side
+ * by side: twice as fast as one stream, which a busy guest needs.
+ */
+#define NOISE_LANES	8
+static void
+page_noise(uint64_t seed, uint64_t *w)
+{
+	uint64_t s[NOISE_LANES], x;
+	unsigned int i, k;
+
+	for (k = 0; k < NOISE_LANES; k++)
+		s[k] = mix64(seed + k) | 1;
+	for (i = 0; i < HALF_WORDS; i += NOISE_LANES)
+		for (k = 0; k < NOISE_LANES; k++) {
+			x = s[k];
+			x ^= x << 13;
+			x ^= x >> 7;
+			x ^= x << 17;
+			s[k] = x;
+			w[i + k] = htole64(x);
+		}
+}
+_Static_assert(HALF_WORDS % NOISE_LANES == 0, "noise lanes");
+
+/* Half noise, half one repeated word: compresses to about half. */
 static void
 page_fill(uint8_t *page, uint64_t pfn, uint32_t ver, uint32_t zero_pct)
 {
 	uint64_t *w = (uint64_t *)page;
-	uint64_t seed = page_seed(pfn, ver), x = seed | 1, pat;
+	uint64_t seed = page_seed(pfn, ver), pat;
 	unsigned int i;
 
 	if (page_is_zero(seed, ver, zero_pct)) {
 		memset(page, 0, PAGE);
 		return;
 	}
-	for (i = 0; i < HALF_WORDS; i++)
-		w[i] = htole64(xorshift(&x));
+	page_noise(seed, w);
 	pat = htole64(seed ^ 0xa5a5a5a5a5a5a5a5ULL);
-	for (; i < PAGE_WORDS; i++)
+	for (i = HALF_WORDS; i < PAGE_WORDS; i++)
 		w[i] = pat;
 }
 
@@ -99,7 +125,7 @@ static int
 page_ok(const uint8_t *page, uint64_t pfn, uint32_t ver, uint32_t zero_pct)
 {
 	const uint64_t *w = (const uint64_t *)page;
-	uint64_t seed = page_seed(pfn, ver), x = seed | 1, pat;
+	uint64_t seed = page_seed(pfn, ver), pat, noise[HALF_WORDS];
 	unsigned int i;
 
 	if (page_is_zero(seed, ver, zero_pct)) {
@@ -108,11 +134,11 @@ page_ok(const uint8_t *page, uint64_t pfn, uint32_t ver, uint32_t zero_pct)
 				return 0;
 		return 1;
 	}
-	for (i = 0; i < HALF_WORDS; i++)
-		if (w[i] != htole64(xorshift(&x)))
-			return 0;
+	page_noise(seed, noise);
+	if (memcmp(w, noise, sizeof(noise)) != 0)
+		return 0;
 	pat = htole64(seed ^ 0xa5a5a5a5a5a5a5a5ULL);
-	for (; i < PAGE_WORDS; i++)
+	for (i = HALF_WORDS; i < PAGE_WORDS; i++)
 		if (w[i] != pat)
 			return 0;
 	return 1;
@@ -140,6 +166,12 @@ sim_ctx_valid(const struct sim_ctx *ctx, uint64_t nr_pages, const char **why)
 		*why = "working set out of range";
 	else if (ctx->rng == 0)
 		*why = "RNG state is zero";
+	else if (ctx->workload >= SIM_WL_N)
+		*why = "unknown workload";
+	else if (ctx->_res != 0)
+		*why = "reserved field is not zero";
+	else if (ctx->sweep_pos >= ctx->wss)
+		*why = "sweep position beyond the working set";
 	return *why == NULL ? 0 : -1;
 }
 
@@ -162,7 +194,7 @@ int64_t
 sim_check_mem(const uint8_t *mem, const struct sim_ctx *ctx)
 {
 	const uint32_t *tab = (const uint32_t *)mem;
-	uint64_t n = ctx->nr_pages, ntab = SIM_TAB_PAGES(n), pfn;
+	uint64_t n = ctx->nr_pages, ntab = SIM_TAB_PAGES(n), pfn, sum = 0;
 	uint32_t ver;
 
 	/* Entries of the table's own pages and past nr_pages stay 0. */
@@ -177,7 +209,15 @@ sim_check_mem(const uint8_t *mem, const struct sim_ctx *ctx)
 		if (ver > ctx->written ||
 		    !page_ok(mem + pfn * PAGE, pfn, ver, ctx->zero_pct))
 			return pfn;
+		sum += ver;
 	}
+	/*
+	 * Every write adds 1 to one version, modulo VER_MOD as versions skip
+	 * 0 when they wrap: memory whose pages all match a table that is
+	 * merely old (dirty pages lost with their table page) fails here.
+	 */
+	if (sum % VER_MOD != ctx->written % VER_MOD)
+		return 0;
 	return -1;
 }
 
@@ -328,6 +368,27 @@ gpublish_counters(struct guest *g)
 	__atomic_store_n(&c->ticks, g->ctx.ticks, __ATOMIC_RELAXED);
 	__atomic_store_n(&c->written, g->ctx.written, __ATOMIC_RELAXED);
 	__atomic_store_n(&c->rng, g->ctx.rng, __ATOMIC_RELAXED);
+	__atomic_store_n(&c->sweep_pos, g->ctx.sweep_pos, __ATOMIC_RELAXED);
+}
+
+/*
+ * Take the toolstack's rate and workload (simdom set) when they differ
+ * from ours; out-of-range values are ignored.
+ */
+static void
+gknobs(struct guest *g)
+{
+	uint64_t rate = __atomic_load_n(&g->ctl->want_rate, __ATOMIC_RELAXED);
+	uint32_t wl = __atomic_load_n(&g->ctl->want_workload, __ATOMIC_RELAXED);
+
+	if (rate <= SIM_RATE_MAX && rate != g->ctx.rate) {
+		g->ctx.rate = rate;
+		__atomic_store_n(&g->ctl->ctx.rate, rate, __ATOMIC_RELAXED);
+	}
+	if (wl < SIM_WL_N && wl != g->ctx.workload) {
+		g->ctx.workload = wl;
+		__atomic_store_n(&g->ctl->ctx.workload, wl, __ATOMIC_RELAXED);
+	}
 }
 
 static int
@@ -344,12 +405,32 @@ gmark(struct guest *g, uint64_t pfn)
 	    __ATOMIC_SEQ_CST);
 }
 
+/* The next page to write, 0 .. wss-1 in the working set. */
+static uint64_t
+gpick(struct guest *g)
+{
+	uint64_t wss = g->ctx.wss, hot = SIM_HOT_PAGES(wss), i;
+
+	switch (g->ctx.workload) {
+	case SIM_WL_HOT:
+		if (hot == wss || xorshift(&g->ctx.rng) % 100 < SIM_HOT_PCT)
+			return xorshift(&g->ctx.rng) % hot;
+		return hot + xorshift(&g->ctx.rng) % (wss - hot);
+	case SIM_WL_SWEEP:
+		i = g->ctx.sweep_pos;
+		g->ctx.sweep_pos = i + 1 < wss ? i + 1 : 0;
+		return i;
+	default:
+		return xorshift(&g->ctx.rng) % wss;
+	}
+}
+
 /* One page write: bump its version, write it, then mark both dirty. */
 static void
 gwrite_page(struct guest *g)
 {
 	uint32_t *tab = (uint32_t *)g->mem;
-	uint64_t pfn = g->ntab + xorshift(&g->ctx.rng) % g->ctx.wss;
+	uint64_t pfn = g->ntab + gpick(g);
 	uint32_t ver = le32toh(tab[pfn]) + 1;
 
 	if (ver == 0)
@@ -397,6 +478,7 @@ gpause(struct guest *g)
 		tick_sleep();
 		if (ggone(g, tick))
 			_exit(0);
+		gknobs(g);
 		req = __atomic_load_n(&g->ctl->request, __ATOMIC_ACQUIRE);
 		if (req == SIM_REQ_SUSPEND && !grefuses(g))
 			gsuspend(g, SIM_PAUSED);
@@ -408,12 +490,38 @@ gpause(struct guest *g)
 	}
 }
 
+/* The write rate now: the throttle caps it, an idle guest has none. */
+static uint64_t
+grate(struct guest *g, uint32_t *cap)
+{
+	*cap = __atomic_load_n(&g->ctl->cap_pct, __ATOMIC_RELAXED);
+	if (*cap == 0 || *cap > 100)
+		*cap = 100;
+	if (g->ctx.workload == SIM_WL_IDLE)
+		return 0;
+	return g->ctx.rate * *cap / 100;
+}
+
+/* A request to stop that we obey ends a burst of writes. */
+static int
+gstop_asked(struct guest *g)
+{
+	uint32_t req = __atomic_load_n(&g->ctl->request, __ATOMIC_ACQUIRE);
+
+	return req == SIM_REQ_PAUSE || (req == SIM_REQ_SUSPEND && !grefuses(g));
+}
+
+/*
+ * Each ~1 ms tick earns rate * elapsed time of page writes, spent at once.
+ * The throttle and the knobs are read every tick, and the throttle every
+ * 256 writes of a long burst too, so a cap bites within a millisecond or so.
+ */
 static __attribute__((noreturn)) void
 grun(struct guest *g)
 {
 	uint64_t last = now_ns(CLOCK_MONOTONIC), now, dt, eff, credit = 0, n;
 	unsigned long tick;
-	uint32_t req, cap;
+	uint32_t req, cap, cap2;
 
 	for (tick = 1;; tick++) {
 		if (ggone(g, tick))
@@ -426,21 +534,21 @@ grun(struct guest *g)
 		}
 		if (req == SIM_REQ_SUSPEND && !grefuses(g))
 			gsuspend(g, SIM_RUNNING);
+		gknobs(g);
 		now = now_ns(CLOCK_MONOTONIC);
 		/* A stall (stopped, swapped) must not turn into a burst. */
 		dt = now - last < 10 * TICK_NS ? now - last : 10 * TICK_NS;
 		last = now;
-		cap = __atomic_load_n(&g->ctl->cap_pct, __ATOMIC_RELAXED);
-		if (cap == 0 || cap > 100)
-			cap = 100;
-		eff = g->ctx.rate * cap / 100;
-		credit += eff * dt;
+		eff = grate(g, &cap);
+		credit = eff == 0 ? 0 : credit + eff * dt;
 		for (n = credit / 1000000000ULL; n > 0; n--) {
-			req = __atomic_load_n(&g->ctl->request,
-			    __ATOMIC_ACQUIRE);
-			if (req == SIM_REQ_PAUSE ||
-			    (req == SIM_REQ_SUSPEND && !grefuses(g)))
+			if (gstop_asked(g))
 				break;
+			if (n % 256 == 0) {
+				grate(g, &cap2);
+				if (cap2 != cap)
+					break;
+			}
 			gwrite_page(g);
 			credit -= 1000000000ULL;
 		}
