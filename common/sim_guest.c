@@ -614,6 +614,12 @@ guest_main(const char *path, int check_first, int pfd)
 	if ((g.pfd = gfds(path, pfd)) == -1)
 		_exit(1);
 	gopen(&g, path);
+	/*
+	 * The guest runs again from here.  The full check that follows is the
+	 * oracle's work, not the guest's (a real guest does not read all of
+	 * its memory on resume), so the downtime it reports ends now.
+	 */
+	now = now_ns(CLOCK_REALTIME);
 	if (check_first) {
 		if (gset_state(&g, SIM_STARTING, SIM_CHECKING) == -1)
 			gfail(&g, "domain is not starting");
@@ -624,7 +630,6 @@ guest_main(const char *path, int check_first, int pfd)
 		__atomic_store_n(&g.ctl->check,
 		    bad < 0 ? SIM_CHECK_OK : SIM_CHECK_BAD, __ATOMIC_RELEASE);
 	}
-	now = now_ns(CLOCK_REALTIME);
 	g.ctl->downtime_ns = g.ctx.stopped_ns != 0 && now > g.ctx.stopped_ns ?
 	    now - g.ctx.stopped_ns : 0;
 	g.ctl->started_ns = now;
