@@ -14,9 +14,9 @@ export LAB_WORK=/tmp/lab
 mkdir -p $LAB_WORK
 cp $S/guest/vmlinuz $S/guest/initrd.gz $LAB_WORK/
 cd $LAB_WORK
-# every 20 s a line on the console: what a hung run was doing
+# every 30 s a line on the console: what a hung run was doing
 (
-	while sleep 20; do
+	while sleep 30; do
 		id=$(xl domid labguest 2>/dev/null)
 		echo "DOM0-MON: up $(cut -d' ' -f1 /proc/uptime)s" \
 		    "load $(cut -d' ' -f1-3 /proc/loadavg)," \
@@ -24,7 +24,7 @@ cd $LAB_WORK
 		    "counter ${id:+$(xenstore-read /local/domain/$id/data/counter 2>/dev/null)}," \
 		    "guest: $(tail -n 1 /var/log/xen/console/guest-labguest.log 2>/dev/null | cut -c1-100)"
 		p=$(ps -eo etimes=,args= --sort=start_time)
-		echo "$p" | grep -v -e 'sleep 20' -e 'ps -eo' | tail -n 3 |
+		echo "$p" | grep -v -e 'sleep 30' -e 'ps -eo' | tail -n 3 |
 		    cut -c1-120 | sed 's/^/DOM0-MON:   /'
 	done
 ) &

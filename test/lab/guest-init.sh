@@ -7,7 +7,7 @@ mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev
 B=$(cat /proc/sys/kernel/random/boot_id)
 MIB=64
-RATE=2000
+RATE=1000
 for a in $(cat /proc/cmdline); do
 	case $a in
 	mg_mib=*) MIB=${a#*=};;

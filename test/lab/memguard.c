@@ -283,7 +283,7 @@ int
 main(int argc, char **argv)
 {
 	struct guard g;
-	uint64_t mib = 64, rate = 2000, crate = 0, tick = 20, pubms = 1000;
+	uint64_t mib = 64, rate = 1000, crate = 0, tick = 20, pubms = 1000;
 	uint64_t pausems = 500, lb, lr, nb, nr, gap, last_pub, last_log;
 	double wdue = 0, cdue = 0;
 	FILE *f;
@@ -316,8 +316,8 @@ main(int argc, char **argv)
 		}
 	}
 	g.npages = mib * 1024 * 1024 / PAGE_SIZE;
-	if (crate == 0)		/* the whole region every 10 s */
-		crate = g.npages / 10 ? g.npages / 10 : 1;
+	if (crate == 0)		/* the whole region every 20 s */
+		crate = g.npages / 20 ? g.npages / 20 : 1;
 	g.mem = mmap(NULL, g.npages * PAGE_SIZE, PROT_READ | PROT_WRITE,
 	    MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
 	g.ver = calloc(g.npages, sizeof(*g.ver));

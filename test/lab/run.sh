@@ -34,8 +34,9 @@ if [ -z "$ACCEL" ]; then
 fi
 case $ACCEL in
 kvm) A="-accel kvm -cpu host,-arch-capabilities";;
-# -smap: else dom0 dies at its first bounce frame; -rdtscp: else PVH guests wedge
-tcg) A="-accel tcg,thread=multi -cpu max,-smap,-rdtscp";;
+# -smap: else dom0 dies at its first bounce frame; -rdtscp: else PVH guests
+# wedge.  thread=single froze dom0 once a guest ran.
+tcg) A="-accel tcg,thread=${LAB_TCG_THREAD:-multi} -cpu ${LAB_CPU:-max,-smap,-rdtscp}";;
 *) echo "run.sh: LAB_ACCEL must be kvm or tcg" >&2; exit 100;;
 esac
 
