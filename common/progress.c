@@ -66,6 +66,26 @@ progress_update(struct progress *p, uint64_t pages, uint64_t bytes)
 }
 
 void
+progress_transfer(struct progress *p, uint64_t plain, uint64_t wire)
+{
+	uint64_t t;
+	double secs;
+
+	if (p == NULL)
+		return;
+	t = now_ns();
+	if (t - p->last < 200000000ULL)
+		return;
+	p->last = t;
+	secs = (t - p->start) / 1e9;
+	fprintf(stderr, "\r%s: %.1f MB, %.0f MB/s, %.1f MB on the wire "
+	    "(ratio %.2f)\033[K", p->what, plain / 1e6,
+	    secs > 0 ? plain / secs / 1e6 : 0, wire / 1e6,
+	    plain ? (double)wire / plain : 1.0);
+	p->drawn = 1;
+}
+
+void
 progress_end(struct progress *p)
 {
 	if (p == NULL)

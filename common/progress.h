@@ -2,7 +2,7 @@
  * progress.h - one updating line on stderr while pages move, only when
  * stderr is a terminal (or XENPIPE_PROGRESS=1); redrawn at most every
  * 200 ms and erased before any other message.  A NULL handle is off, so
- * callers never test for it.  Callers: save.c, restore.c.
+ * callers never test for it.  Callers: save.c, restore.c, lz4pipe.c.
  */
 #ifndef XENPIPE_PROGRESS_H
 #define XENPIPE_PROGRESS_H
@@ -14,6 +14,11 @@ struct progress;
 /* what: "web1: saving"; total pages, 0 when unknown. NULL when off. */
 struct progress *progress_new(const char *what, uint64_t total);
 void progress_update(struct progress *p, uint64_t pages, uint64_t bytes);
+/*
+ * For a byte stream (stream-send, stream-recv): plain stream bytes and
+ * bytes on the wire, with the rate of the plain bytes and the ratio.
+ */
+void progress_transfer(struct progress *p, uint64_t plain, uint64_t wire);
 /* Erase the line and free. */
 void progress_end(struct progress *p);
 

@@ -1,0 +1,173 @@
+/*
+ * stream-recv - the other end of stream-send: one connection (or stdin)
+ * to stdout, LZ4 frames verified before a byte of them is written.  The
+ * listener is a security boundary: loopback unless told otherwise, one
+ * peer from the --allow ranges, timeouts, and it only ever copies bytes.
+ */
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "err.h"
+#include "lz4pipe.h"
+#include "net.h"
+#include "progress.h"
+
+#define USAGE "stream-recv [-v] [--listen [ADDR:]PORT] [--allow ADDR[/BITS]] " \
+    "[--threads N]\n                   [--timeout SECONDS] [--stats FILE]"
+
+#define ALLOW_MAX	64
+
+static void
+usage(void)
+{
+	fprintf(stderr, "usage: %s\n", USAGE);
+	exit(EX_USAGE);
+}
+
+static uint64_t
+num_arg(const char *s, uint64_t min, uint64_t max, const char *what)
+{
+	uint64_t v;
+
+	if (parse_u64(s, min, max, &v) < 0)
+		die(EX_USAGE, "%s: %s", what, xp_errmsg());
+	return v;
+}
+
+static unsigned int
+ncpus(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	return n < 1 ? 1 : n > LZP_THREADS_MAX ? LZP_THREADS_MAX : n;
+}
+
+static void
+refused(const char *peer, void *arg)
+{
+	(void)arg;
+	warnmsg("refused a connection from %s: not in --allow", peer);
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "allow", required_argument, NULL, 'a' },
+		{ "listen", required_argument, NULL, 'L' },
+		{ "stats", required_argument, NULL, 's' },
+		{ "threads", required_argument, NULL, 'j' },
+		{ "timeout", required_argument, NULL, 't' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct lzp_opts o = { .compress = 1 };
+	struct lzp_stats st;
+	struct cidr allow[ALLOW_MAX];
+	size_t nallow = 0;
+	char host[NET_HOST_MAX], port[NET_PORT_MAX], bound[NET_PEER_MAX];
+	char peer[NET_PEER_MAX];
+	const char *listen_arg = NULL, *stats_path = NULL;
+	int ch, in = STDIN_FILENO, lfd, sock = -1, loopback, vflag = 0, rc;
+	int timeout_s = 0;
+
+	cli_common(argc, argv, USAGE);
+	o.threads = ncpus();
+	while ((ch = getopt_long(argc, argv, "v", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'a':
+			if (nallow == ALLOW_MAX)
+				die(EX_USAGE, "--allow: at most %d ranges",
+				    ALLOW_MAX);
+			if (net_parse_cidr(optarg, &allow[nallow]) < 0)
+				die(EX_USAGE, "--allow: %s", xp_errmsg());
+			nallow++;
+			break;
+		case 'j':
+			o.threads = num_arg(optarg, 1, LZP_THREADS_MAX,
+			    "--threads");
+			break;
+		case 'L':
+			listen_arg = optarg;
+			break;
+		case 's':
+			stats_path = optarg;
+			break;
+		case 't':
+			timeout_s = num_arg(optarg, 1, 86400, "--timeout");
+			break;
+		case 'v':
+			vflag = 1;
+			break;
+		default:
+			usage();
+		}
+	}
+	argc -= optind;
+	if (argc != 0)
+		usage();
+	if (nallow > 0 && listen_arg == NULL)
+		die(EX_USAGE, "--allow needs --listen");
+	if (listen_arg != NULL && net_split(listen_arg, 1, host, sizeof(host),
+	    port, sizeof(port)) < 0)
+		die(EX_USAGE, "--listen: %s", xp_errmsg());
+	if (listen_arg == NULL && isatty(STDIN_FILENO))
+		die(EX_USAGE, "refusing to read a stream from a terminal; "
+		    "give --listen PORT or a pipe");
+	if (isatty(STDOUT_FILENO))
+		die(EX_USAGE, "refusing to write a stream to a terminal; "
+		    "redirect stdout to a file or a pipe");
+	signal(SIGPIPE, SIG_IGN);
+
+	if (listen_arg != NULL) {
+		if (timeout_s == 0)
+			timeout_s = 60;
+		if ((lfd = net_listen(host, port, &loopback, bound,
+		    sizeof(bound))) < 0)
+			die_xp(NULL);
+		if (nallow == 0 && !loopback)
+			die(EX_USAGE, "listening on %s takes --allow with the "
+			    "sender's address (--allow 0.0.0.0/0 accepts any "
+			    "IPv4 peer)", bound);
+		if (nallow == 0)
+			nallow = net_loopback_ranges(allow, ALLOW_MAX);
+		if (vflag || strcmp(port, "0") == 0)
+			warnmsg("listening on %s", bound);
+		sock = net_accept(lfd, timeout_s * 1000, allow, nallow,
+		    refused, NULL, peer, sizeof(peer));
+		close(lfd);	/* one connection, then nobody else */
+		if (sock < 0)
+			die_xp(NULL);
+		if (vflag)
+			warnmsg("connection from %s", peer);
+		in = sock;
+	}
+	o.in_timeout_ms = timeout_s * 1000;
+	o.progress = progress_new("stream-recv", 0);
+	rc = lzp_recv(in, STDOUT_FILENO, &o, &st);
+	if (rc == 0 && sock >= 0)
+		rc = lzp_recv_confirm(sock, timeout_s * 1000);
+	progress_end(o.progress);
+	if (stats_path != NULL && lzp_stats_write(stats_path, &st, o.threads,
+	    rc < 0 ? xp_errmsg() : NULL) < 0)
+		warnmsg("--stats: %s", xp_errmsg());
+	if (rc < 0) {
+		if (sock >= 0)
+			die(xp_exit_code(), "from %s: %s", peer, xp_errmsg());
+		die_xp(NULL);
+	}
+	if (vflag)
+		warnmsg("%llu bytes received as %llu (%s, ratio %.2f) in "
+		    "%.2f s, %.0f MB/s", (unsigned long long)st.plain,
+		    (unsigned long long)st.wire, st.compressed ? "lz4" :
+		    "plain", st.plain ? (double)st.wire / st.plain : 1.0,
+		    st.ns / 1e9, st.ns ? st.plain / (st.ns / 1e9) / 1e6 : 0.0);
+	if (sock >= 0)
+		close(sock);
+	return 0;
+}

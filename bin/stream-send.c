@@ -1,0 +1,150 @@
+/*
+ * stream-send - a stream on stdin to a TCP connection (or stdout), as LZ4
+ * frames compressed on every core, or plain; rate-capped.  Over TCP it
+ * exits 0 only once stream-recv confirmed the whole stream.
+ */
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "err.h"
+#include "lz4pipe.h"
+#include "net.h"
+#include "progress.h"
+
+#define USAGE "stream-send [-v] [--no-compress] [--level N] [--threads N] " \
+    "[--rate RATE]\n                   [--timeout SECONDS] [--stats FILE] " \
+    "[HOST:PORT]"
+
+static void
+usage(void)
+{
+	fprintf(stderr, "usage: %s\n", USAGE);
+	exit(EX_USAGE);
+}
+
+static uint64_t
+num_arg(const char *s, uint64_t min, uint64_t max, const char *what)
+{
+	uint64_t v;
+
+	if (parse_u64(s, min, max, &v) < 0)
+		die(EX_USAGE, "%s: %s", what, xp_errmsg());
+	return v;
+}
+
+static unsigned int
+ncpus(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	return n < 1 ? 1 : n > LZP_THREADS_MAX ? LZP_THREADS_MAX : n;
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "level", required_argument, NULL, 'l' },
+		{ "no-compress", no_argument, NULL, 'n' },
+		{ "rate", required_argument, NULL, 'r' },
+		{ "stats", required_argument, NULL, 's' },
+		{ "threads", required_argument, NULL, 'j' },
+		{ "timeout", required_argument, NULL, 't' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct lzp_opts o = { .compress = 1, .level = 1 };
+	struct lzp_stats st;
+	char host[NET_HOST_MAX], port[NET_PORT_MAX];
+	const char *stats_path = NULL;
+	int ch, out = STDOUT_FILENO, sock = -1, vflag = 0, lflag = 0, rc;
+	int timeout_s = 60;
+
+	cli_common(argc, argv, USAGE);
+	o.threads = ncpus();
+	while ((ch = getopt_long(argc, argv, "v", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'j':
+			o.threads = num_arg(optarg, 1, LZP_THREADS_MAX,
+			    "--threads");
+			break;
+		case 'l':
+			o.level = num_arg(optarg, 1, 12, "--level");
+			lflag = 1;
+			break;
+		case 'n':
+			o.compress = 0;
+			break;
+		case 'r':
+			if (parse_size(optarg, &o.rate) < 0 || o.rate < 1024)
+				die(EX_USAGE, "--rate: '%s' is not a rate of at "
+				    "least 1K (bytes per second, like 100M)",
+				    optarg);
+			break;
+		case 's':
+			stats_path = optarg;
+			break;
+		case 't':
+			timeout_s = num_arg(optarg, 1, 86400, "--timeout");
+			break;
+		case 'v':
+			vflag = 1;
+			break;
+		default:
+			usage();
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc > 1)
+		usage();
+	if (lflag && !o.compress)
+		die(EX_USAGE, "--level and --no-compress conflict");
+	if (argc == 1 && net_split(argv[0], 0, host, sizeof(host), port,
+	    sizeof(port)) < 0)
+		die(EX_USAGE, "%s", xp_errmsg());
+	if (isatty(STDIN_FILENO))
+		die(EX_USAGE, "refusing to read a stream from a terminal");
+	if (argc == 0 && isatty(STDOUT_FILENO))
+		die(EX_USAGE, "refusing to write a stream to a terminal; "
+		    "redirect stdout or give HOST:PORT");
+	signal(SIGPIPE, SIG_IGN);
+
+	if (argc == 1) {
+		if ((sock = net_connect(host, port, timeout_s * 1000)) < 0)
+			die_xp(NULL);
+		out = sock;
+		o.out_timeout_ms = timeout_s * 1000;
+		if (vflag)
+			warnmsg("connected to %s port %s", host, port);
+	}
+	o.progress = progress_new("stream-send", 0);
+	rc = lzp_send(STDIN_FILENO, out, &o, &st);
+	if (rc == 0 && sock >= 0)
+		rc = lzp_send_finish(sock, timeout_s * 1000);
+	progress_end(o.progress);
+	if (stats_path != NULL && lzp_stats_write(stats_path, &st, o.threads,
+	    rc < 0 ? xp_errmsg() : NULL) < 0)
+		warnmsg("--stats: %s", xp_errmsg());
+	if (rc < 0) {
+		if (sock >= 0)
+			die(xp_exit_code(), "%s port %s: %s", host, port,
+			    xp_errmsg());
+		die_xp(NULL);
+	}
+	if (vflag)
+		warnmsg("%llu bytes sent as %llu (ratio %.2f) in %.2f s, "
+		    "%.0f MB/s%s", (unsigned long long)st.plain,
+		    (unsigned long long)st.wire,
+		    st.plain ? (double)st.wire / st.plain : 1.0, st.ns / 1e9,
+		    st.ns ? st.plain / (st.ns / 1e9) / 1e6 : 0.0,
+		    sock >= 0 ? "; the receiver confirmed it" : "");
+	if (sock >= 0)
+		close(sock);
+	return 0;
+}
