@@ -339,3 +339,81 @@ source_unharmed() {
 	source_unharmed
 	[ -z "$(entries_on "$HOSTB")" ]
 }
+
+# ---- dom-migrate between two simulated hosts ----
+
+# An ssh stand-in: "fakessh HOST COMMAND" runs COMMAND with host B's sim
+# root, as if sshd on B ran it for a client at CLIENT.  RUN (optional)
+# replaces the command, to make the receiver fail.
+make_fakessh() {	# make_fakessh FILE [NETNS] [CLIENT] [RUN]
+	local ns=${2:-} client=${3:-127.0.0.1} run=${4:-'"$2"'}
+	cat >"$1" <<-EOS
+	#!/bin/sh
+	exec ${ns:+ip netns exec $ns} env XENPIPE_SIM_DIR='$HOSTB' SSH_CLIENT='$client 50000 22' sh -c $run
+	EOS
+	chmod +x "$1"
+}
+
+@test "dom-migrate: live over ssh moves the guest and destroys the source; cold too" {
+	make_fakessh "$T/ssh"
+	simdom create d --memory 32M --dirty-rate 10000
+	sleep 0.2
+	run dom-migrate --ssh-command "$T/ssh" --downtime 100 d hostb
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"d "[0-9]* ]]
+	[ -z "$(domains_on "$HOSTA")" ]
+	[ -z "$(entries_on "$HOSTA")" ]
+	XENPIPE_SIM_DIR=$HOSTB simdom check d
+	[ "$(sim_field "$HOSTB" d '["state"]')" = running ]
+
+	simdom create c --memory 16M
+	dom-migrate --cold --ssh-command "$T/ssh" c hostb
+	[ -z "$(domains_on "$HOSTA")" ]
+	XENPIPE_SIM_DIR=$HOSTB simdom check c
+}
+
+@test "dom-migrate: a failing receiver leaves the source running and intact" {
+	make_fakessh "$T/ssh"
+	simdom create d --memory 32M --dirty-rate 10000
+	# B already runs a domain called d: dom-resume refuses the stream
+	XENPIPE_SIM_DIR=$HOSTB simdom create d --memory 16M
+	run dom-migrate --ssh-command "$T/ssh" d hostb
+	echo "$output"
+	[ "$status" -eq 11 ]
+	source_unharmed
+	# the destination takes the whole stream, then fails: the source was
+	# suspended by then, and is resumed in place
+	make_fakessh "$T/ssh-fail" "" 127.0.0.1 '"stream-recv >/dev/null; exit 1"'
+	run dom-migrate --cold --ssh-command "$T/ssh-fail" d hostb
+	echo "$output"
+	[ "$status" -eq 11 ]
+	[[ "$output" == *"dom-suspend 0"* ]]
+	source_unharmed
+	[ "$(XENPIPE_SIM_DIR=$HOSTB simdom list | grep -c '^d ')" -eq 1 ]
+	# a domain that is not running here is not touched
+	run dom-migrate --ssh-command "$T/ssh" nosuch hostb
+	[ "$status" -eq 10 ]
+	run dom-migrate --cold --downtime 5 d hostb
+	[ "$status" -eq 100 ]
+}
+
+@test "dom-migrate --tcp: from host A to host B in network namespaces, ssh carrying only the command" {
+	setup_netns
+	make_fakessh "$T/ssh" "$NSB" 192.0.2.1
+	simdom create d --memory 32M --dirty-rate 10000
+	sleep 0.2
+	run ip netns exec "$NSA" dom-migrate --tcp 8002 --timeout 10 --ssh-command "$T/ssh" d 192.0.2.2
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"connection from 192.0.2.1:"* ]]
+	[ -z "$(domains_on "$HOSTA")" ]
+	XENPIPE_SIM_DIR=$HOSTB simdom check d
+	# a receiver that is not there: the source runs on
+	simdom create e --memory 16M
+	run ip netns exec "$NSA" dom-migrate --tcp 8002 --timeout 2 \
+	    --ssh-command "$T/ssh-none" e 192.0.2.2
+	echo "$output"
+	[ "$status" -eq 11 ]
+	[ "$(sim_field "$HOSTA" e '["state"]')" = running ]
+}
