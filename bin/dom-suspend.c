@@ -125,9 +125,11 @@ main(int argc, char **argv)
 			goto err;
 	}
 	if (info.state == DOM_RUNNING) {
+		trace_point("suspending %s", info.name);
 		if (be->suspend(d) < 0)
 			goto err;
 		suspended = 1;
+		trace_point("suspended");
 	}
 	/* dirty-track leaves its throttle on until the guest is suspended */
 	if (live)
@@ -142,8 +144,10 @@ main(int argc, char **argv)
 			goto err;
 	} else if (save_begin(s) < 0 || save_all_pages(s) < 0)
 		goto err;
+	trace_point("pages sent");
 	if (save_finish(s) < 0)
 		goto err;
+	trace_point("END sent");
 	if (live)
 		be->logdirty(d, LOGDIRTY_DISABLE, NULL);
 	if (cflag && be->resume(d) < 0)

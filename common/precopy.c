@@ -77,14 +77,27 @@ stats_round(FILE *f, const struct round *r)
 }
 
 /*
+ * With --throttle, the guest must dirty at most half as fast as pages are
+ * sent: then every round halves the dirty set, down to what the pipeline's
+ * latency allows.
+ */
+static int
+converging(const struct round *r)
+{
+	return r->dirty_rate * PAGE_WIRE <= r->xfer_rate / 2;
+}
+
+/*
  * Decide before a round whether to go on.  Returns NULL to go on, else why
- * the rounds end; may lower *cap (the throttle) and go on.
+ * the rounds end; may step the throttle down (*step) and go on.
  */
 static const char *
 decide(const struct precopy_opts *o, const struct round *r, uint64_t prev,
     unsigned int max_rounds, uint64_t elapsed_ms, unsigned int *stalls,
     unsigned int *step)
 {
+	const unsigned int nr_steps =
+	    sizeof(throttle_steps) / sizeof(throttle_steps[0]);
 	int shrinking = prev == UINT64_MAX ||
 	    r->dirty * 100 < prev * SHRINK_PCT;
 
@@ -101,14 +114,19 @@ decide(const struct precopy_opts *o, const struct round *r, uint64_t prev,
 		return "max rounds";
 	if (o->max_time_ms && elapsed_ms >= o->max_time_ms)
 		return "max time";
+	if (o->throttle && !converging(r) && prev != UINT64_MAX &&
+	    *step + 1 < nr_steps) {
+		(*step)++;
+		*stalls = 0;
+		return NULL;
+	}
 	/* While rounds shrink the dirty set they shrink the downtime too. */
 	*stalls = shrinking ? 0 : *stalls + 1;
 	if (*stalls == 0)
 		return NULL;
 	if (r->predicted_ms <= o->downtime_ms)
 		return "downtime target met, rounds stopped shrinking";
-	if (o->throttle &&
-	    *step + 1 < sizeof(throttle_steps) / sizeof(throttle_steps[0])) {
+	if (o->throttle && *step + 1 < nr_steps) {
 		(*step)++;
 		*stalls = 0;
 		return NULL;

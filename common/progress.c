@@ -1,4 +1,6 @@
 /* progress.c - a throttled progress line on a terminal; see progress.h. */
+#include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -93,4 +95,27 @@ progress_end(struct progress *p)
 	if (p->drawn)
 		fputs("\r\033[K", stderr);
 	free(p);
+}
+
+void
+trace_point(const char *fmt, ...)
+{
+	static int on = -1;
+	struct timespec ts;
+	va_list ap;
+
+	if (on < 0) {
+		const char *env = getenv("XENPIPE_TRACE");
+
+		on = env != NULL && strcmp(env, "1") == 0;
+	}
+	if (!on)
+		return;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	fprintf(stderr, "%s: trace %lld.%06ld: ", program_invocation_short_name,
+	    (long long)ts.tv_sec, ts.tv_nsec / 1000);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
 }

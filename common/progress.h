@@ -22,6 +22,13 @@ void progress_transfer(struct progress *p, uint64_t plain, uint64_t wire);
 /* Erase the line and free. */
 void progress_end(struct progress *p);
 
+/*
+ * With XENPIPE_TRACE=1, one line on stderr per step of the downtime window
+ * ("dom-suspend: trace 1700000000.123: suspended"), wall-clock so that the
+ * lines of two programs can be merged.
+ */
+void trace_point(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
 /* Monotonic time in nanoseconds. */
 uint64_t now_ns(void);
 

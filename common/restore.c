@@ -187,8 +187,10 @@ restore_stream(const struct backend *be, int in_fd, const char *name,
 	progress_end(pg);
 	pg = NULL;
 	st->bytes = sr_offset(rs.sr);
+	trace_point("END received, starting %s", rs.cfg.name);
 	if (be->start(rs.d, rs.cfg.name, info) < 0)
 		goto err;
+	trace_point("started");
 	be->close(rs.d);
 	sr_free(rs.sr);
 	return 0;
