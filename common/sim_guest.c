@@ -9,6 +9,7 @@
  */
 #include <sys/file.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -610,6 +611,8 @@ guest_main(const char *path, int check_first, int pfd)
 	uint64_t now;
 	int64_t bad = -1;
 
+	/* ps and top show a guest as such, not as the program that forked it */
+	prctl(PR_SET_NAME, "sim-guest", 0, 0, 0);
 	gsignals();
 	if ((g.pfd = gfds(path, pfd)) == -1)
 		_exit(1);
