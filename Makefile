@@ -103,5 +103,6 @@ clean:
 # Benchmarks: figures, not pass/fail tests (see README for the last table).
 bench: all
 	PATH=$(CURDIR)/build:$$PATH bench/live $(BENCH_SIZE)
+	PATH=$(CURDIR)/build:$$PATH bench/transport
 
 .PHONY: bench
