@@ -142,7 +142,7 @@ main(int argc, char **argv)
 			memset(bitmap, 0, (info.nr_pages + 63) / 64 * 8);
 		if (save_dirty_pages(s, bitmap) < 0)
 			goto err;
-	} else if (save_begin(s) < 0 || save_all_pages(s) < 0)
+	} else if (save_begin(s) < 0 || save_all_pages(s, 0) < 0)
 		goto err;
 	trace_point("pages sent");
 	if (save_finish(s) < 0)

@@ -71,7 +71,7 @@ main(int argc, char **argv)
 			goto err;
 		logdirty_on = 1;
 	}
-	if (save_begin(s) < 0 || save_all_pages(s) < 0 ||
+	if (save_begin(s) < 0 || save_all_pages(s, lflag) < 0 ||
 	    save_stage_mark(s) < 0)
 		goto err;
 	save_close(s);

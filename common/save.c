@@ -150,26 +150,45 @@ start_progress(struct save *s, const char *what, uint64_t total)
 	s->pages_done = 0;
 }
 
-int
-save_all_pages(struct save *s)
-{
-	unsigned int n = 0;
-	uint64_t pfn;
+/* Pages between two looks at the log-dirty bitmap in the first pass. */
+#define PEEK_EVERY	(16 * PAGE_BATCH_MAX)
 
+int
+save_all_pages(struct save *s, int skip_dirty)
+{
+	uint64_t pfn, *dirty = NULL;
+	unsigned int n = 0;
+	int rc = -1;
+
+	if (skip_dirty) {
+		dirty = calloc((s->info.nr_pages + 63) / 64 + 1, sizeof(*dirty));
+		if (dirty == NULL) {
+			xp_seterr(XE_SYS, "dirty bitmap");
+			return -1;
+		}
+	}
 	start_progress(s, "memory", s->info.nr_pages);
 	for (pfn = 0; pfn < s->info.nr_pages; pfn++) {
+		if (dirty != NULL && pfn % PEEK_EVERY == 0 &&
+		    s->be->logdirty(s->d, LOGDIRTY_PEEK, dirty) < 0)
+			goto out;
+		if (dirty != NULL && (dirty[pfn / 64] >> (pfn % 64)) & 1)
+			continue;
 		s->pfns[n++] = pfn;
 		if (n == PAGE_BATCH_MAX) {
 			if (flush_batch(s, n) < 0)
-				return -1;
+				goto out;
 			n = 0;
 		}
 		if (xp_interrupted) {
 			xp_seterr(XE_SYS, "interrupted");
-			return -1;
+			goto out;
 		}
 	}
-	return flush_batch(s, n);
+	rc = flush_batch(s, n);
+out:
+	free(dirty);
+	return rc;
 }
 
 int

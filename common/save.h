@@ -24,8 +24,12 @@ void save_close(struct save *s);
 
 /* Headers (with the domain's JSON config), static records, STATIC_DATA_END. */
 int save_begin(struct save *s);
-/* Every pfn of the domain, in batches. */
-int save_all_pages(struct save *s);
+/*
+ * Every pfn of the domain, in batches.  With log-dirty on (skip_dirty),
+ * pages already dirtied again are left out: the next round or the final
+ * pass sends them anyway, so the first pass need not send them twice.
+ */
+int save_all_pages(struct save *s, int skip_dirty);
 /* The pfns set in bitmap (nr_pages bits). */
 int save_dirty_pages(struct save *s, const uint64_t *bitmap);
 /*
