@@ -106,3 +106,4 @@ bench: all
 	PATH=$(CURDIR)/build:$$PATH bench/transport
 
 .PHONY: bench
+include test/lab/lab.mk

@@ -98,9 +98,11 @@ verify_record(struct info *in, const struct sr_rec *r)
 		in->seen_page_data = 1;
 		break;
 	case REC_TYPE_HVM_PARAMS:
-		if (in->seen_hvm_ctx)
-			verify_fail(in, "offset %" PRIu64 ": HVM_PARAMS after "
-			    "HVM_CONTEXT", r->offset);
+		/*
+		 * The spec's layout puts HVM_PARAMS first, but libxenguest
+		 * writes HVM_CONTEXT first and its restore takes either order;
+		 * so do we.
+		 */
 		in->seen_hvm_params = 1;
 		break;
 	case REC_TYPE_HVM_CONTEXT:
