@@ -25,23 +25,6 @@
     "[--downtime MS] [--max-rounds N]\n                   " \
     "[--max-time SECONDS] [--bandwidth RATE] [--stats FILE] DOM"
 
-static void
-usage(void)
-{
-	fprintf(stderr, "usage: %s\n", USAGE);
-	exit(EX_USAGE);
-}
-
-static uint64_t
-num_arg(const char *s, uint64_t min, uint64_t max, const char *what)
-{
-	uint64_t v;
-
-	if (parse_u64(s, min, max, &v) < 0)
-		die(EX_USAGE, "%s: %s", what, xp_errmsg());
-	return v;
-}
-
 int
 main(int argc, char **argv)
 {
@@ -77,7 +60,7 @@ main(int argc, char **argv)
 				    "(like 100M, bytes per second)", optarg);
 			break;
 		case 'd':
-			o.downtime_ms = num_arg(optarg, 1, 3600000, "--downtime");
+			o.downtime_ms = arg_u64(optarg, 1, 3600000, "--downtime");
 			break;
 		case 'p':
 			if (strcmp(optarg, "xen") == 0)
@@ -89,32 +72,28 @@ main(int argc, char **argv)
 				    "or xen", optarg);
 			break;
 		case 'r':
-			o.max_rounds = num_arg(optarg, 1, 10000, "--max-rounds");
+			o.max_rounds = arg_u64(optarg, 1, 10000, "--max-rounds");
 			break;
 		case 's':
 			stats_path = optarg;
 			break;
 		case 't':
 			o.max_time_ms = 1000 *
-			    num_arg(optarg, 1, 86400, "--max-time");
+			    arg_u64(optarg, 1, 86400, "--max-time");
 			break;
 		case 'T':
 			o.throttle = 1;
 			break;
 		default:
-			usage();
+			usage_exit(USAGE);
 		}
 	}
 	argc -= optind;
 	argv += optind;
 	if (argc != 1)
-		usage();
-	if (isatty(STDIN_FILENO))
-		die(EX_USAGE, "refusing to read a stream from a terminal; "
-		    "run it after mem-dump -l");
-	if (isatty(STDOUT_FILENO))
-		die(EX_USAGE, "refusing to write a stream to a terminal; "
-		    "redirect stdout to a file or a pipe");
+		usage_exit(USAGE);
+	no_tty_stream(STDIN_FILENO, "run it after mem-dump -l");
+	no_tty_stream(STDOUT_FILENO, "redirect stdout to a file or a pipe");
 	if (stats_path != NULL && (o.stats = fopen(stats_path, "w")) == NULL)
 		die(EX_SYS, "%s: %s", stats_path, strerror(errno));
 	if ((be = backend_get()) == NULL)

@@ -14,13 +14,6 @@
 
 #define USAGE "dom-list [-j]"
 
-static void
-usage(void)
-{
-	fprintf(stderr, "usage: %s\n", USAGE);
-	exit(EX_USAGE);
-}
-
 static const char *
 state_str(enum dom_state st)
 {
@@ -77,11 +70,11 @@ main(int argc, char **argv)
 			jflag = 1;
 			break;
 		default:
-			usage();
+			usage_exit(USAGE);
 		}
 	}
 	if (optind != argc)
-		usage();
+		usage_exit(USAGE);
 	if ((be = backend_get()) == NULL)
 		die_xp(NULL);
 	if (be->list(&v, &n) < 0)

@@ -18,13 +18,6 @@
 
 #define USAGE "dom-resume [-v] [-n NAME]\n       dom-resume --in-place DOM"
 
-static void
-usage(void)
-{
-	fprintf(stderr, "usage: %s\n", USAGE);
-	exit(EX_USAGE);
-}
-
 static int
 resume_in_place(const struct backend *be, const char *dom)
 {
@@ -81,7 +74,7 @@ main(int argc, char **argv)
 			vflag = 1;
 			break;
 		default:
-			usage();
+			usage_exit(USAGE);
 		}
 	}
 	argc -= optind;
@@ -90,14 +83,12 @@ main(int argc, char **argv)
 		die_xp(NULL);
 	if (iflag) {
 		if (argc != 1 || name != NULL)
-			usage();
+			usage_exit(USAGE);
 		return resume_in_place(be, argv[0]);
 	}
 	if (argc != 0)
-		usage();
-	if (isatty(STDIN_FILENO))
-		die(EX_USAGE, "refusing to read a stream from a terminal; "
-		    "pipe or redirect one to stdin");
+		usage_exit(USAGE);
+	no_tty_stream(STDIN_FILENO, "pipe or redirect one to stdin");
 	cli_catch_signals();
 	t0 = now_ns();
 	if (restore_stream(be, STDIN_FILENO, name, &info, &st) < 0)

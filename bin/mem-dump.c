@@ -17,13 +17,6 @@
 
 #define USAGE "mem-dump [-l] [-f libxc|libxl|xl] DOM"
 
-static void
-usage(void)
-{
-	fprintf(stderr, "usage: %s\n", USAGE);
-	exit(EX_USAGE);
-}
-
 int
 main(int argc, char **argv)
 {
@@ -49,16 +42,14 @@ main(int argc, char **argv)
 			lflag = 1;
 			break;
 		default:
-			usage();
+			usage_exit(USAGE);
 		}
 	}
 	argc -= optind;
 	argv += optind;
 	if (argc != 1)
-		usage();
-	if (isatty(STDOUT_FILENO))
-		die(EX_USAGE, "refusing to write a stream to a terminal; "
-		    "redirect stdout to a file or a pipe");
+		usage_exit(USAGE);
+	no_tty_stream(STDOUT_FILENO, "redirect stdout to a file or a pipe");
 	if ((be = backend_get()) == NULL)
 		die_xp(NULL);
 	cli_catch_signals();

@@ -44,13 +44,6 @@ struct info {
 };
 
 static void
-usage(void)
-{
-	fprintf(stderr, "usage: %s\n", USAGE);
-	exit(EX_USAGE);
-}
-
-static void
 verify_fail(struct info *in, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
@@ -317,13 +310,13 @@ main(int argc, char **argv)
 			vflag = 1;
 			break;
 		default:
-			usage();
+			usage_exit(USAGE);
 		}
 	}
 	argc -= optind;
 	argv += optind;
 	if (argc > 1)
-		usage();
+		usage_exit(USAGE);
 	if (argc == 1 && strcmp(argv[0], "-") != 0) {
 		fd = open(argv[0], O_RDONLY);
 		if (fd < 0)

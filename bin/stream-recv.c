@@ -23,31 +23,6 @@
 #define ALLOW_MAX	64
 
 static void
-usage(void)
-{
-	fprintf(stderr, "usage: %s\n", USAGE);
-	exit(EX_USAGE);
-}
-
-static uint64_t
-num_arg(const char *s, uint64_t min, uint64_t max, const char *what)
-{
-	uint64_t v;
-
-	if (parse_u64(s, min, max, &v) < 0)
-		die(EX_USAGE, "%s: %s", what, xp_errmsg());
-	return v;
-}
-
-static unsigned int
-ncpus(void)
-{
-	long n = sysconf(_SC_NPROCESSORS_ONLN);
-
-	return n < 1 ? 1 : n > LZP_THREADS_MAX ? LZP_THREADS_MAX : n;
-}
-
-static void
 refused(const char *peer, void *arg)
 {
 	(void)arg;
@@ -77,7 +52,7 @@ main(int argc, char **argv)
 	int timeout_s = 0;
 
 	cli_common(argc, argv, USAGE);
-	o.threads = ncpus();
+	o.threads = lzp_default_threads();
 	while ((ch = getopt_long(argc, argv, "v", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'a':
@@ -89,7 +64,7 @@ main(int argc, char **argv)
 			nallow++;
 			break;
 		case 'j':
-			o.threads = num_arg(optarg, 1, LZP_THREADS_MAX,
+			o.threads = arg_u64(optarg, 1, LZP_THREADS_MAX,
 			    "--threads");
 			break;
 		case 'L':
@@ -99,29 +74,26 @@ main(int argc, char **argv)
 			stats_path = optarg;
 			break;
 		case 't':
-			timeout_s = num_arg(optarg, 1, 86400, "--timeout");
+			timeout_s = arg_u64(optarg, 1, 86400, "--timeout");
 			break;
 		case 'v':
 			vflag = 1;
 			break;
 		default:
-			usage();
+			usage_exit(USAGE);
 		}
 	}
 	argc -= optind;
 	if (argc != 0)
-		usage();
+		usage_exit(USAGE);
 	if (nallow > 0 && listen_arg == NULL)
 		die(EX_USAGE, "--allow needs --listen");
 	if (listen_arg != NULL && net_split(listen_arg, 1, host, sizeof(host),
 	    port, sizeof(port)) < 0)
 		die(EX_USAGE, "--listen: %s", xp_errmsg());
-	if (listen_arg == NULL && isatty(STDIN_FILENO))
-		die(EX_USAGE, "refusing to read a stream from a terminal; "
-		    "give --listen PORT or a pipe");
-	if (isatty(STDOUT_FILENO))
-		die(EX_USAGE, "refusing to write a stream to a terminal; "
-		    "redirect stdout to a file or a pipe");
+	if (listen_arg == NULL)
+		no_tty_stream(STDIN_FILENO, "give --listen PORT or a pipe");
+	no_tty_stream(STDOUT_FILENO, "redirect stdout to a file or a pipe");
 	signal(SIGPIPE, SIG_IGN);
 
 	if (listen_arg != NULL) {

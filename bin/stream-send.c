@@ -20,31 +20,6 @@
     "[--rate RATE]\n                   [--timeout SECONDS] [--stats FILE] " \
     "[HOST:PORT]"
 
-static void
-usage(void)
-{
-	fprintf(stderr, "usage: %s\n", USAGE);
-	exit(EX_USAGE);
-}
-
-static uint64_t
-num_arg(const char *s, uint64_t min, uint64_t max, const char *what)
-{
-	uint64_t v;
-
-	if (parse_u64(s, min, max, &v) < 0)
-		die(EX_USAGE, "%s: %s", what, xp_errmsg());
-	return v;
-}
-
-static unsigned int
-ncpus(void)
-{
-	long n = sysconf(_SC_NPROCESSORS_ONLN);
-
-	return n < 1 ? 1 : n > LZP_THREADS_MAX ? LZP_THREADS_MAX : n;
-}
-
 int
 main(int argc, char **argv)
 {
@@ -66,15 +41,15 @@ main(int argc, char **argv)
 	int timeout_s = 60;
 
 	cli_common(argc, argv, USAGE);
-	o.threads = ncpus();
+	o.threads = lzp_default_threads();
 	while ((ch = getopt_long(argc, argv, "v", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'j':
-			o.threads = num_arg(optarg, 1, LZP_THREADS_MAX,
+			o.threads = arg_u64(optarg, 1, LZP_THREADS_MAX,
 			    "--threads");
 			break;
 		case 'l':
-			o.level = num_arg(optarg, 1, 12, "--level");
+			o.level = arg_u64(optarg, 1, 12, "--level");
 			lflag = 1;
 			break;
 		case 'n':
@@ -90,29 +65,27 @@ main(int argc, char **argv)
 			stats_path = optarg;
 			break;
 		case 't':
-			timeout_s = num_arg(optarg, 1, 86400, "--timeout");
+			timeout_s = arg_u64(optarg, 1, 86400, "--timeout");
 			break;
 		case 'v':
 			vflag = 1;
 			break;
 		default:
-			usage();
+			usage_exit(USAGE);
 		}
 	}
 	argc -= optind;
 	argv += optind;
 	if (argc > 1)
-		usage();
+		usage_exit(USAGE);
 	if (lflag && !o.compress)
 		die(EX_USAGE, "--level and --no-compress conflict");
 	if (argc == 1 && net_split(argv[0], 0, host, sizeof(host), port,
 	    sizeof(port)) < 0)
 		die(EX_USAGE, "%s", xp_errmsg());
-	if (isatty(STDIN_FILENO))
-		die(EX_USAGE, "refusing to read a stream from a terminal");
-	if (argc == 0 && isatty(STDOUT_FILENO))
-		die(EX_USAGE, "refusing to write a stream to a terminal; "
-		    "redirect stdout or give HOST:PORT");
+	no_tty_stream(STDIN_FILENO, "pipe one in");
+	if (argc == 0)
+		no_tty_stream(STDOUT_FILENO, "redirect stdout or give HOST:PORT");
 	signal(SIGPIPE, SIG_IGN);
 
 	if (argc == 1) {

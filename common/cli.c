@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "err.h"
@@ -60,6 +61,33 @@ die_xp(const char *backend)
 	if (backend != NULL)
 		die(xp_exit_code(), "%s: %s", backend, xp_errmsg());
 	die(xp_exit_code(), "%s", xp_errmsg());
+}
+
+void
+usage_exit(const char *usage)
+{
+	fprintf(stderr, "usage: %s\n", usage);
+	exit(EX_USAGE);
+}
+
+uint64_t
+arg_u64(const char *s, uint64_t min, uint64_t max, const char *what)
+{
+	uint64_t v;
+
+	if (parse_u64(s, min, max, &v) < 0)
+		die(EX_USAGE, "%s: %s", what, xp_errmsg());
+	return v;
+}
+
+void
+no_tty_stream(int fd, const char *hint)
+{
+	if (!isatty(fd))
+		return;
+	die(EX_USAGE, "refusing to %s a stream %s a terminal; %s",
+	    fd == STDIN_FILENO ? "read" : "write",
+	    fd == STDIN_FILENO ? "from" : "to", hint);
 }
 
 int

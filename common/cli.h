@@ -29,6 +29,16 @@ void die_xp(const char *backend) __attribute__((noreturn));
 void warnmsg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int xp_exit_code(void);
 
+/* "usage: USAGE" on stderr, then exit(EX_USAGE). */
+void usage_exit(const char *usage) __attribute__((noreturn));
+/* parse_u64(), or die "what: reason" with EX_USAGE: for option arguments. */
+uint64_t arg_u64(const char *s, uint64_t min, uint64_t max, const char *what);
+/*
+ * Die with EX_USAGE if fd (0: reading, 1: writing) is a terminal: a binary
+ * stream has no business there.  hint ends the message.
+ */
+void no_tty_stream(int fd, const char *hint);
+
 /* Parse an unsigned decimal in [min, max]; -1 with xp_err on junk or range. */
 int parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out);
 /* "64M", "1G", "4096", "512K" (powers of 1024); bytes. */

@@ -1091,3 +1091,11 @@ lzp_stats_write(const char *path, const struct lzp_stats *st,
 	}
 	return 0;
 }
+
+unsigned int
+lzp_default_threads(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	return n < 1 ? 1 : n > LZP_THREADS_MAX ? LZP_THREADS_MAX : n;
+}

@@ -34,6 +34,9 @@ struct progress;
 #define LZP_FRAME_SIZE		(4u << 20)	/* input bytes per frame */
 #define LZP_FRAME_MAX		(64u << 20)	/* largest frame a receiver decodes */
 #define LZP_THREADS_MAX		64
+
+/* One worker per online CPU, within 1..LZP_THREADS_MAX. */
+unsigned int lzp_default_threads(void);
 #define LZP_END_MAGIC		0x184D2A5Eu	/* skippable frame: the end marker */
 #define LZP_END_LEN		24u
 
