@@ -152,6 +152,9 @@ ctx_swap(struct sim_ctx *c, int to_le)
 		*h[i] = to_le ? htole32(*h[i]) : le32toh(*h[i]);
 	for (i = 0; i < sizeof(w) / sizeof(w[0]); i++)
 		*w[i] = to_le ? htole64(*w[i]) : le64toh(*w[i]);
+	for (i = 0; i < SIM_RECENT; i++)
+		c->recent[i] = to_le ? htole64(c->recent[i]) :
+		    le64toh(c->recent[i]);
 }
 
 /* ---------------- the root: one simulated host ---------------- */

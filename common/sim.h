@@ -21,9 +21,9 @@
 #include "backend.h"
 
 #define SIM_CTX_MAGIC		"XPSIMCTX"
-#define SIM_CTX_VERSION		2u	/* 2: workload, sweep_pos; 8-lane page noise */
+#define SIM_CTX_VERSION		3u	/* 2: workload, sweep_pos; 8-lane page noise; 3: recent */
 #define SIM_CTL_MAGIC		"XPSIMCTL"
-#define SIM_CTL_VERSION		2u
+#define SIM_CTL_VERSION		3u
 
 #define SIM_PAGES_MIN		16u		/* 64 KiB: a table page and data */
 #define SIM_RATE_MAX		(1ULL << 30)	/* pages/s */
@@ -47,6 +47,7 @@ enum sim_workload {
 	SIM_WL_N
 };
 #define SIM_HOT_PCT		90u
+#define SIM_RECENT		16u
 #define SIM_HOT_PAGES(wss)	((wss) / 16 != 0 ? (wss) / 16 : 1)
 
 /*
@@ -68,8 +69,15 @@ struct sim_ctx {
 	uint32_t workload;	/* enum sim_workload */
 	uint32_t _res;		/* zero */
 	uint64_t sweep_pos;	/* SIM_WL_SWEEP: next page, 0 .. wss-1 */
+	/*
+	 * The last SIM_RECENT writes, version << 32 | pfn, slot written %
+	 * SIM_RECENT: what a real guest holds in registers and caches about
+	 * memory it just wrote.  Memory restored without its last dirty pages
+	 * is older than these, which names the page that was lost.
+	 */
+	uint64_t recent[SIM_RECENT];
 };
-_Static_assert(sizeof(struct sim_ctx) == 96, "sim_ctx");
+_Static_assert(sizeof(struct sim_ctx) == 96 + 8 * SIM_RECENT, "sim_ctx");
 
 enum sim_state {
 	SIM_BUILDING,		/* being received, no guest yet */
@@ -117,7 +125,7 @@ struct sim_ctl {
 	struct sim_ctx ctx;
 	uint64_t bitmap[];	/* log-dirty, SIM_BITMAP_WORDS(nr_pages) */
 };
-_Static_assert(sizeof(struct sim_ctl) == 192, "sim_ctl");
+_Static_assert(sizeof(struct sim_ctl) == 192 + 8 * SIM_RECENT, "sim_ctl");
 
 struct sim_params {
 	uint64_t nr_pages;

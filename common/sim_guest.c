@@ -145,6 +145,25 @@ page_ok(const uint8_t *page, uint64_t pfn, uint32_t ver, uint32_t zero_pct)
 	return 1;
 }
 
+/* Every recent write names a data page and a version not above written. */
+static int
+recent_valid(const struct sim_ctx *ctx)
+{
+	uint64_t pfn, ver;
+	unsigned int i;
+
+	for (i = 0; i < SIM_RECENT; i++) {
+		if (ctx->recent[i] == 0)
+			continue;
+		pfn = ctx->recent[i] & 0xffffffffu;
+		ver = ctx->recent[i] >> 32;
+		if (pfn < SIM_TAB_PAGES(ctx->nr_pages) ||
+		    pfn >= ctx->nr_pages || ver == 0 || ver > ctx->written)
+			return 0;
+	}
+	return 1;
+}
+
 int
 sim_ctx_valid(const struct sim_ctx *ctx, uint64_t nr_pages, const char **why)
 {
@@ -173,6 +192,8 @@ sim_ctx_valid(const struct sim_ctx *ctx, uint64_t nr_pages, const char **why)
 		*why = "reserved field is not zero";
 	else if (ctx->sweep_pos >= ctx->wss)
 		*why = "sweep position beyond the working set";
+	else if (!recent_valid(ctx))
+		*why = "recent writes out of range";
 	return *why == NULL ? 0 : -1;
 }
 
@@ -196,6 +217,8 @@ sim_check_mem(const uint8_t *mem, const struct sim_ctx *ctx)
 {
 	const uint32_t *tab = (const uint32_t *)mem;
 	uint64_t n = ctx->nr_pages, ntab = SIM_TAB_PAGES(n), pfn, sum = 0;
+	int64_t stale = -1;
+	unsigned int i;
 	uint32_t ver;
 
 	/* Entries of the table's own pages and past nr_pages stay 0. */
@@ -213,9 +236,22 @@ sim_check_mem(const uint8_t *mem, const struct sim_ctx *ctx)
 		sum += ver;
 	}
 	/*
-	 * Every write adds 1 to one version, modulo VER_MOD as versions skip
-	 * 0 when they wrap: memory whose pages all match a table that is
-	 * merely old (dirty pages lost with their table page) fails here.
+	 * Pages that all match a table that is merely old (dirty pages lost
+	 * with their table page): the guest's recent writes are newer than
+	 * memory, which names the lowest such page...
+	 */
+	for (i = 0; i < SIM_RECENT; i++) {
+		pfn = ctx->recent[i] & 0xffffffffu;
+		ver = ctx->recent[i] >> 32;
+		if (ctx->recent[i] != 0 && le32toh(tab[pfn]) < ver &&
+		    (stale < 0 || (int64_t)pfn < stale))
+			stale = pfn;
+	}
+	if (stale >= 0)
+		return stale;
+	/*
+	 * ...and every write adds 1 to one version, modulo VER_MOD as
+	 * versions skip 0 when they wrap, which catches older losses.
 	 */
 	if (sum % VER_MOD != ctx->written % VER_MOD)
 		return 0;
@@ -438,6 +474,7 @@ gwrite_page(struct guest *g)
 		ver = 1;
 	__atomic_store_n(&tab[pfn], htole32(ver), __ATOMIC_RELAXED);
 	page_fill(g->mem + pfn * PAGE, pfn, ver, g->ctx.zero_pct);
+	g->ctx.recent[g->ctx.written % SIM_RECENT] = (uint64_t)ver << 32 | pfn;
 	g->ctx.written++;
 	if (__atomic_load_n(&g->ctl->logdirty, __ATOMIC_SEQ_CST)) {
 		gmark(g, pfn);
