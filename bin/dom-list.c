@@ -15,22 +15,6 @@
 #define USAGE "dom-list [-j]"
 
 static const char *
-state_str(enum dom_state st)
-{
-	switch (st) {
-	case DOM_RUNNING:
-		return "running";
-	case DOM_PAUSED:
-		return "paused";
-	case DOM_SUSPENDED:
-		return "suspended";
-	case DOM_SHUTDOWN:
-		return "shutdown";
-	}
-	return "?";
-}
-
-static const char *
 type_str(uint32_t t)
 {
 	return t == DHDR_TYPE_X86_HVM ? "hvm" : t == DHDR_TYPE_X86_PV ?
@@ -92,12 +76,12 @@ main(int argc, char **argv)
 			    ", \"vcpus\": %" PRIu32 ", \"type\": \"%s\", "
 			    "\"state\": \"%s\"}", v[i].domid, v[i].nr_pages,
 			    v[i].nr_vcpus, type_str(v[i].dom_type),
-			    state_str(v[i].state));
+			    dom_state_name(v[i].state));
 		} else
 			printf("%-32s %5" PRIu32 " %10" PRIu64 " %5" PRIu32
 			    " %-4s %s\n", v[i].name[0] ? v[i].name : "-",
 			    v[i].domid, v[i].nr_pages, v[i].nr_vcpus,
-			    type_str(v[i].dom_type), state_str(v[i].state));
+			    type_str(v[i].dom_type), dom_state_name(v[i].state));
 	}
 	if (jflag)
 		printf("%s]}\n", n ? "\n" : "");

@@ -144,22 +144,6 @@ cmd_create(int argc, char **argv)
 	return 0;
 }
 
-static const char *
-state_str(enum dom_state st)
-{
-	switch (st) {
-	case DOM_RUNNING:
-		return "running";
-	case DOM_PAUSED:
-		return "paused";
-	case DOM_SUSPENDED:
-		return "suspended";
-	case DOM_SHUTDOWN:
-		return "shutdown";
-	}
-	return "?";
-}
-
 static int
 cmd_list(void)
 {
@@ -171,7 +155,7 @@ cmd_list(void)
 	printf("%-32s %5s %8s %s\n", "Name", "ID", "Mem(MiB)", "State");
 	for (i = 0; i < n; i++)
 		printf("%-32s %5" PRIu32 " %8" PRIu64 " %s\n", v[i].name,
-		    v[i].domid, v[i].nr_pages / 256, state_str(v[i].state));
+		    v[i].domid, v[i].nr_pages / 256, dom_state_name(v[i].state));
 	free(v);
 	return 0;
 }

@@ -25,3 +25,19 @@ backend_get(void)
 		xp_seterr(XE_USAGE, "XENPIPE_BACKEND=%s: use xen or sim", env);
 	return be;
 }
+
+const char *
+dom_state_name(enum dom_state st)
+{
+	switch (st) {
+	case DOM_RUNNING:
+		return "running";
+	case DOM_PAUSED:
+		return "paused";
+	case DOM_SUSPENDED:
+		return "suspended";
+	case DOM_SHUTDOWN:
+		return "shutdown";
+	}
+	return "?";
+}

@@ -131,6 +131,9 @@ struct backend {
 	void (*close)(struct dom *d);
 };
 
+/* "running", "paused", "suspended", "shutdown": as xl and simdom list say. */
+const char *dom_state_name(enum dom_state st);
+
 /* The backend in use; NULL only if none can be had (xp_err says why). */
 const struct backend *backend_get(void);
 
