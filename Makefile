@@ -15,7 +15,7 @@ CFLAGS	?= -O2 -g
 WARN	= -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
 	  -Wpointer-arith -Wformat=2 -Wno-format-nonliteral
 ALL_CFLAGS = -std=gnu11 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 $(WARN) $(CFLAGS) -Icommon
-LDLIBS	= -lyajl -llz4 -lxenctrl -lxenstore -lpthread
+LDLIBS	= -lyajl -llz4 -lxenguest -lxenctrl -lxenforeignmemory -lxenstore -lxentoollog -lpthread
 
 # SAN=1 builds with the sanitizers into build-san/
 ifeq ($(SAN),1)

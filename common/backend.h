@@ -73,12 +73,16 @@ struct backend {
 	/* The domain's config as a NUL-terminated JSON string, malloc'd. */
 	int (*config_json)(struct dom *d, char **json);
 	/*
-	 * Copy n pages (n <= PAGE_BATCH_MAX) into buf, n * 4096 bytes, in the
-	 * order of pfns.  The domain may be running: a page written meanwhile
-	 * shows in the next LOGDIRTY_CLEAN.
+	 * Copy n pages (n <= PAGE_BATCH_MAX) into buf, n * 4096 bytes, page i
+	 * at offset i * 4096, and set types[i] to its PFINFO_* type
+	 * (stream_format.h): NOTAB for plain memory, XTAB for a pfn with no
+	 * memory behind it (its slot in buf is left alone), L1TAB..L4TAB(_PIN)
+	 * for a PV page table, already normalised (mfns turned into pfns).
+	 * The domain may be running: a page written meanwhile shows in the
+	 * next LOGDIRTY_CLEAN.
 	 */
 	int (*read_pages)(struct dom *d, const uint64_t *pfns, unsigned int n,
-	    void *buf);
+	    void *buf, uint32_t *types);
 	/*
 	 * bitmap: nr_pages bits, bit (pfn % 64) of word (pfn / 64); ignored by
 	 * ENABLE and DISABLE (may be NULL).  A page written after a CLEAN is
@@ -114,6 +118,15 @@ struct backend {
 	int (*populate)(struct dom *d, const uint64_t *pfns, unsigned int n);
 	int (*write_pages)(struct dom *d, const uint64_t *pfns, unsigned int n,
 	    const void *data);
+	/*
+	 * A backend whose own library restores memory and state from a libxc
+	 * stream (xen: libxenguest's xc_domain_restore) sets feed; populate,
+	 * write_pages and apply_record are then never called.  restore.c
+	 * feeds the libxc image and domain headers, then every libxc record
+	 * up to and including END, each already checked by the reader, as raw
+	 * bytes.  NULL for a backend that takes records one by one (sim).
+	 */
+	int (*feed)(struct dom *d, const void *raw, size_t len);
 	/* A libxc record other than PAGE_DATA / END / STATIC_DATA_END. */
 	int (*apply_record)(struct dom *d, uint32_t rec_type, const void *body,
 	    uint32_t len);

@@ -10,7 +10,7 @@
 #include "progress.h"
 
 /* What a page costs on the wire: its data and its pfn word. */
-#define PAGE_WIRE	(XC_PAGE_SIZE + 8)
+#define PAGE_WIRE	(XP_PAGE_SIZE + 8)
 /* A round that leaves more than this share of the last one did not shrink. */
 #define SHRINK_PCT	90
 #define DEFAULT_MAX_ROUNDS	30

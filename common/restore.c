@@ -60,7 +60,7 @@ apply_page_data(struct restore *rs, const struct sr_rec *r)
 				if (rs->be->write_pages(rs->d, rs->pfns, n_data,
 				    data) < 0)
 					return -1;
-				data += (size_t)n_data * XC_PAGE_SIZE;
+				data += (size_t)n_data * XP_PAGE_SIZE;
 				n_data = 0;
 			}
 		}
@@ -70,6 +70,42 @@ apply_page_data(struct restore *rs, const struct sr_rec *r)
 		return -1;
 	if (n_data && rs->be->write_pages(rs->d, rs->pfns, n_data, data) < 0)
 		return -1;
+	return 0;
+}
+
+/*
+ * A backend that restores from the stream itself still gets only records
+ * our reader has checked, and none of the kinds we refuse.
+ */
+static int
+feed_record(struct restore *rs, const struct sr_rec *r)
+{
+	switch (r->type) {
+	case REC_TYPE_PAGE_DATA:
+		if (rs->h.xc_version >= 3 && !rs->seen_static_end) {
+			xp_seterr(XE_STREAM, "offset %" PRIu64 ": PAGE_DATA "
+			    "before STATIC_DATA_END in a version 3 stream",
+			    r->offset);
+			return -1;
+		}
+		rs->st->pages_data += r->count;
+		break;
+	case REC_TYPE_STATIC_DATA_END:
+		rs->seen_static_end = 1;
+		break;
+	case REC_TYPE_VERIFY:
+	case REC_TYPE_CHECKPOINT:
+	case REC_TYPE_CHECKPOINT_DIRTY_PFN_LIST:
+		xp_seterr(XE_STREAM, "offset %" PRIu64 ": %s record: "
+		    "checkpointed (Remus/COLO) streams are not supported",
+		    r->offset, xc_rec_name(r->type));
+		return -1;
+	}
+	if (rs->be->feed(rs->d, r->raw, r->raw_len) < 0) {
+		xp_preerr("offset %" PRIu64 ": %s", r->offset,
+		    xc_rec_name(r->type));
+		return -1;
+	}
 	return 0;
 }
 
@@ -94,6 +130,8 @@ apply_record(struct restore *rs, const struct sr_rec *r)
 		    xl_rec_name(r->type));
 		return -1;
 	}
+	if (rs->be->feed != NULL)
+		return feed_record(rs, r);
 	switch (r->type) {
 	case REC_TYPE_END:
 		return 0;
@@ -167,6 +205,10 @@ restore_stream(const struct backend *be, int in_fd, const char *name,
 	if (rs.cfg.nr_pages)
 		sr_set_nr_pages(rs.sr, rs.cfg.nr_pages);
 	if (be->create(&rs.cfg, &rs.d) < 0)
+		goto err;
+	/* the libxc image and domain headers end every kind of header */
+	if (be->feed != NULL && be->feed(rs.d, rs.h.raw + rs.h.raw_len -
+	    XC_HDRS_LEN, XC_HDRS_LEN) < 0)
 		goto err;
 	snprintf(label, sizeof(label), "%s: restoring", rs.cfg.name);
 	pg = progress_new(label, rs.cfg.nr_pages);

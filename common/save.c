@@ -17,6 +17,7 @@ struct save {
 	struct sw *sw;
 	enum stream_fmt fmt;
 	uint8_t *buf;			/* PAGE_BATCH_MAX pages */
+	uint32_t types[PAGE_BATCH_MAX];	/* PFINFO_* of each page in buf */
 	uint64_t pfns[PAGE_BATCH_MAX];
 	struct progress *pg;
 	uint64_t pages_done;
@@ -40,7 +41,7 @@ save_open(const struct backend *be, struct dom *d, int out_fd,
 	s->fmt = fmt;
 	if (be->info(d, &s->info) < 0)
 		goto err;
-	s->buf = malloc((size_t)PAGE_BATCH_MAX * XC_PAGE_SIZE);
+	s->buf = malloc((size_t)PAGE_BATCH_MAX * XP_PAGE_SIZE);
 	if (s->buf == NULL) {
 		xp_seterr(XE_SYS, "save buffer");
 		goto err;
@@ -130,8 +131,8 @@ flush_batch(struct save *s, unsigned int n)
 	if (n == 0)
 		return 0;
 	before = sw_stats(s->sw)->bytes;
-	if (s->be->read_pages(s->d, s->pfns, n, s->buf) < 0 ||
-	    sw_pages(s->sw, s->pfns, n, s->buf) < 0)
+	if (s->be->read_pages(s->d, s->pfns, n, s->buf, s->types) < 0 ||
+	    sw_pages(s->sw, s->pfns, s->types, n, s->buf) < 0)
 		return -1;
 	bandwidth_wait(s, sw_stats(s->sw)->bytes - before);
 	s->pages_done += n;

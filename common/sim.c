@@ -761,7 +761,7 @@ sim_config_json(struct dom *d, char **json)
 
 static int
 sim_read_pages(struct dom *d, const uint64_t *pfns, unsigned int n,
-    void *buf)
+    void *buf, uint32_t *types)
 {
 	unsigned int i;
 
@@ -778,6 +778,7 @@ sim_read_pages(struct dom *d, const uint64_t *pfns, unsigned int n,
 		}
 		memcpy((uint8_t *)buf + (size_t)i * PAGE,
 		    d->mem + pfns[i] * PAGE, PAGE);
+		types[i] = PFINFO_NOTAB;	/* no holes, no page tables */
 	}
 	return 0;
 }
@@ -1354,6 +1355,7 @@ const struct backend sim_backend = {
 	.info = sim_info,
 	.config_json = sim_config_json,
 	.read_pages = sim_read_pages,
+	.feed = NULL,
 	.logdirty = sim_logdirty,
 	.pause = sim_pause,
 	.unpause = sim_unpause,

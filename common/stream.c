@@ -291,7 +291,7 @@ sw_headers(struct sw *sw, uint32_t dom_type, const char *json)
 	ih.version = htobe32(IHDR_VERSION);
 	memset(&dh, 0, sizeof(dh));
 	dh.type = dom_type;
-	dh.page_shift = XC_PAGE_SHIFT;
+	dh.page_shift = XP_PAGE_SHIFT;
 	dh.xen_major = 4;
 	dh.xen_minor = 17;
 	iov[0] = (struct iovec){ &ih, sizeof(ih) };
@@ -317,7 +317,7 @@ sw_record(struct sw *sw, uint32_t type, const void *body, uint32_t len)
 static int
 page_is_zero(const uint8_t *p)
 {
-	return p[0] == 0 && memcmp(p, p + 1, XC_PAGE_SIZE - 1) == 0;
+	return p[0] == 0 && memcmp(p, p + 1, XP_PAGE_SIZE - 1) == 0;
 }
 
 static int
@@ -333,8 +333,10 @@ set_bit(uint64_t *map, uint64_t bit)
 }
 
 int
-sw_pages(struct sw *sw, const uint64_t *pfns, unsigned int n, const void *data)
+sw_pages(struct sw *sw, const uint64_t *pfns, const uint32_t *types,
+    unsigned int n, const void *data)
 {
+	uint32_t t;
 	struct xc_page_data_hdr ph = { .count = n };
 	struct rec_hdr rh = { .type = REC_TYPE_PAGE_DATA };
 	const uint8_t *page = data;
@@ -349,29 +351,40 @@ sw_pages(struct sw *sw, const uint64_t *pfns, unsigned int n, const void *data)
 	sw->iov[cnt++] = (struct iovec){ &rh, sizeof(rh) };
 	sw->iov[cnt++] = (struct iovec){ &ph, sizeof(ph) };
 	sw->iov[cnt++] = (struct iovec){ sw->pfn_words, n * sizeof(uint64_t) };
-	for (i = 0; i < n; i++, page += XC_PAGE_SIZE) {
+	for (i = 0; i < n; i++, page += XP_PAGE_SIZE) {
 		if (pfns[i] >= sw->nr_pages) {
 			xp_seterr(XE_USAGE, "pfn 0x%" PRIx64 " past the end of "
 			    "the domain (%" PRIu64 " pages)", pfns[i],
 			    sw->nr_pages);
 			return -1;
 		}
-		if (!test_bit(sw->sent, pfns[i]) && page_is_zero(page)) {
+		t = types != NULL ? types[i] : PFINFO_NOTAB;
+		if (!PFINFO_VALID(t)) {
+			xp_seterr(XE_USAGE, "pfn 0x%" PRIx64 ": page type 0x%x",
+			    pfns[i], t);
+			return -1;
+		}
+		if (!PFINFO_HAS_DATA(t)) {
+			sw->pfn_words[i] = pfns[i] |
+			    (uint64_t)t << PAGE_DATA_TYPE_SHIFT;
+		} else if (t == PFINFO_NOTAB && !test_bit(sw->sent, pfns[i]) &&
+		    page_is_zero(page)) {
 			sw->pfn_words[i] = pfns[i] |
 			    (uint64_t)PFINFO_XALLOC << PAGE_DATA_TYPE_SHIFT;
 		} else {
-			sw->pfn_words[i] = pfns[i];
+			sw->pfn_words[i] = pfns[i] |
+			    (uint64_t)t << PAGE_DATA_TYPE_SHIFT;
 			nr_data++;
 			/* Adjacent pages with data share one iovec. */
 			if (cnt > 3 && (const uint8_t *)sw->iov[cnt - 1].iov_base +
 			    sw->iov[cnt - 1].iov_len == page)
-				sw->iov[cnt - 1].iov_len += XC_PAGE_SIZE;
+				sw->iov[cnt - 1].iov_len += XP_PAGE_SIZE;
 			else
 				sw->iov[cnt++] = (struct iovec){ (void *)page,
-				    XC_PAGE_SIZE };
+				    XP_PAGE_SIZE };
 		}
 	}
-	len = sizeof(ph) + (uint64_t)n * sizeof(uint64_t) + nr_data * XC_PAGE_SIZE;
+	len = sizeof(ph) + (uint64_t)n * sizeof(uint64_t) + nr_data * XP_PAGE_SIZE;
 	rh.length = len;	/* <= 8 + 8K + 4M: always a multiple of 8 */
 	if (sw_writev(sw, sw->iov, cnt) < 0)
 		return -1;
@@ -704,7 +717,7 @@ read_libxc_header(struct sr *sr, const uint8_t *first8, struct stream_hdrs *h)
 		    "0x%" PRIx32, off, dh.type);
 		return -1;
 	}
-	if (dh.page_shift != XC_PAGE_SHIFT) {
+	if (dh.page_shift != XP_PAGE_SHIFT) {
 		xp_seterr(XE_STREAM, "offset %" PRIu64 ": page shift %u, only "
 		    "12 is supported", off + 4, dh.page_shift);
 		return -1;
@@ -819,7 +832,7 @@ check_page_data(struct sr *sr, struct sr_rec *r)
 		if (PFINFO_HAS_DATA(t))
 			nr_data++;
 	}
-	want = sizeof(ph) + (uint64_t)ph.count * 8 + nr_data * XC_PAGE_SIZE;
+	want = sizeof(ph) + (uint64_t)ph.count * 8 + nr_data * XP_PAGE_SIZE;
 	if (r->length != want) {
 		xp_seterr(XE_STREAM, "offset %" PRIu64 ": PAGE_DATA record of "
 		    "%" PRIu32 " bytes, %" PRIu64 " expected for %" PRIu32
@@ -873,7 +886,7 @@ check_xc_record(struct sr *sr, struct sr_rec *r)
 		return len == 0 || len >= sizeof(struct xc_pv_vcpu_hdr) ? 0 :
 		    bad_len(r, "at least 8 expected");
 	case REC_TYPE_SHARED_INFO:
-		return len == XC_PAGE_SIZE ? 0 : bad_len(r, "4096 expected");
+		return len == XP_PAGE_SIZE ? 0 : bad_len(r, "4096 expected");
 	case REC_TYPE_X86_TSC_INFO:
 		return len == sizeof(struct xc_tsc_info) ? 0 :
 		    bad_len(r, "24 expected");

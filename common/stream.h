@@ -54,11 +54,13 @@ int sw_headers(struct sw *sw, uint32_t dom_type, const char *json);
 /* A whole libxc record; body may be NULL when len is 0. */
 int sw_record(struct sw *sw, uint32_t type, const void *body, uint32_t len);
 /*
- * One PAGE_DATA record for n (1..PAGE_BATCH_MAX) pages whose contents are
- * data (n * 4096 bytes, in pfn order).  Marks them sent.
+ * One PAGE_DATA record for n (1..PAGE_BATCH_MAX) pages: page i has type
+ * types[i] (PFINFO_*; types NULL: all NOTAB) and, when the type carries
+ * data, its contents at data + i * 4096.  A NOTAB zero page never sent
+ * before goes as XALLOC.  Marks the pages sent.
  */
-int sw_pages(struct sw *sw, const uint64_t *pfns, unsigned int n,
-    const void *data);
+int sw_pages(struct sw *sw, const uint64_t *pfns, const uint32_t *types,
+    unsigned int n, const void *data);
 /* libxc END, then for FMT_LIBXL/FMT_XL the libxl END. */
 int sw_end(struct sw *sw);
 

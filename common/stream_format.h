@@ -14,8 +14,8 @@
 
 #include <stdint.h>
 
-#define XC_PAGE_SHIFT		12
-#define XC_PAGE_SIZE		(1u << XC_PAGE_SHIFT)
+#define XP_PAGE_SHIFT		12
+#define XP_PAGE_SIZE		(1u << XP_PAGE_SHIFT)
 
 /* libxenguest refuses records over this; so do we, before allocating. */
 #define REC_LENGTH_MAX		(128u << 20)
@@ -52,6 +52,9 @@ struct xc_dhdr {
 };
 
 /* ---- record header, shared by libxc and libxl records ---- */
+/* image + domain header: the last bytes of the headers of every format */
+#define XC_HDRS_LEN	(sizeof(struct xc_ihdr) + sizeof(struct xc_dhdr))
+
 struct rec_hdr {
 	uint32_t type;
 	uint32_t length;

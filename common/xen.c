@@ -2,8 +2,8 @@
  * xen.c - the xen backend: a real hypervisor through libxenctrl and
  * libxenstore, for dom0.  See backend.h for the contract of each member.
  *
- * This version looks domains up: list, open, info, close.  Every other
- * member fails with XE_STATE and says it is not supported yet.
+ * This file has the library handles, the lookups (list, open, info) and
+ * the ops table; xen_save.c and xen_restore.c the two sides (xen_priv.h).
  *
  * The library handles are opened on first use and kept for the life of the
  * process.  libxenctrl's own messages are dropped (common/ never prints):
@@ -15,24 +15,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "backend.h"
 #include "err.h"
 #include "stream_format.h"
-
-/* stream_format.h has its own XC_PAGE_* (4096 either way); xenctrl.h's win */
-#undef XC_PAGE_SHIFT
-#undef XC_PAGE_SIZE
-#include <xenctrl.h>
-#include <xenstore.h>
+#include "xen_priv.h"
 
 #define LIST_CHUNK	256	/* domains per xc_domain_getinfolist call */
 
-struct dom {
-	uint32_t domid;
-};
-
-static xc_interface *xch;
-static struct xs_handle *xsh;
+xc_interface *xen_xch;
+struct xs_handle *xen_xsh;
 
 static void
 quiet_vmessage(struct xentoollog_logger *lg, xentoollog_level level,
@@ -48,22 +38,22 @@ quiet_destroy(struct xentoollog_logger *lg)
 	(void)lg;
 }
 
-static struct xentoollog_logger quiet_logger = {
+struct xentoollog_logger xen_quiet_logger = {
 	.vmessage = quiet_vmessage,
 	.progress = NULL,
 	.destroy = quiet_destroy,
 };
 
 /* Open libxenctrl and xenstore once; -1 with xp_err if either fails. */
-static int
+int
 xen_handles(void)
 {
-	if (xch == NULL &&
-	    (xch = xc_interface_open(&quiet_logger, &quiet_logger, 0)) == NULL) {
+	if (xen_xch == NULL &&
+	    (xen_xch = xc_interface_open(&xen_quiet_logger, &xen_quiet_logger, 0)) == NULL) {
 		xp_seterr(XE_SYS, "cannot open libxenctrl (is this dom0?)");
 		return -1;
 	}
-	if (xsh == NULL && (xsh = xs_open(0)) == NULL) {
+	if (xen_xsh == NULL && (xen_xsh = xs_open(0)) == NULL) {
 		xp_seterr(XE_SYS, "cannot connect to xenstore");
 		return -1;
 	}
@@ -79,14 +69,14 @@ dom_name(uint32_t domid, char *name)
 
 	name[0] = '\0';
 	snprintf(path, sizeof(path), "/local/domain/%u/name", domid);
-	if ((v = xs_read(xsh, XBT_NULL, path, &len)) == NULL)
+	if ((v = xs_read(xen_xsh, XBT_NULL, path, &len)) == NULL)
 		return;
 	snprintf(name, DOM_NAME_MAX, "%.*s", (int)len, v);
 	free(v);
 }
 
-static void
-fill_info(const xc_domaininfo_t *xi, struct dom_info *info)
+void
+xen_fill_info(const xc_domaininfo_t *xi, struct dom_info *info)
 {
 	xen_pfn_t maxpfn = 0;
 	unsigned int code;
@@ -97,7 +87,7 @@ fill_info(const xc_domaininfo_t *xi, struct dom_info *info)
 	info->dom_type = xi->flags & XEN_DOMINF_hvm_guest ?
 	    DHDR_TYPE_X86_HVM : DHDR_TYPE_X86_PV;
 	/* valid pfns: up to the highest one the guest has, else its pages */
-	if (xc_domain_maximum_gpfn(xch, xi->domain, &maxpfn) >= 0)
+	if (xc_domain_maximum_gpfn(xen_xch, xi->domain, &maxpfn) >= 0)
 		info->nr_pages = (uint64_t)maxpfn + 1;
 	else
 		info->nr_pages = xi->tot_pages;
@@ -115,14 +105,14 @@ fill_info(const xc_domaininfo_t *xi, struct dom_info *info)
 }
 
 /* xc's view of one domain; -1 with xp_err when it does not exist. */
-static int
-getinfo(uint32_t domid, xc_domaininfo_t *xi)
+int
+xen_getinfo(uint32_t domid, xc_domaininfo_t *xi)
 {
 	int n;
 
 	if (xen_handles() < 0)
 		return -1;
-	n = xc_domain_getinfolist(xch, domid, 1, xi);
+	n = xc_domain_getinfolist(xen_xch, domid, 1, xi);
 	if (n < 0) {
 		xp_seterr(XE_SYS, "domain %u: xc_domain_getinfolist", domid);
 		return -1;
@@ -148,7 +138,7 @@ xen_list(struct dom_info **infos, size_t *n)
 	if (xen_handles() < 0)
 		return -1;
 	for (;;) {
-		got = xc_domain_getinfolist(xch, next, LIST_CHUNK, xi);
+		got = xc_domain_getinfolist(xen_xch, next, LIST_CHUNK, xi);
 		if (got < 0) {
 			xp_seterr(XE_SYS, "xc_domain_getinfolist");
 			free(v);
@@ -164,7 +154,7 @@ xen_list(struct dom_info **infos, size_t *n)
 		}
 		v = nv;
 		for (i = 0; i < got; i++)
-			fill_info(&xi[i], &v[cnt++]);
+			xen_fill_info(&xi[i], &v[cnt++]);
 		if (got < LIST_CHUNK || xi[got - 1].domain >= DOMID_FIRST_RESERVED - 1)
 			break;
 		next = xi[got - 1].domain + 1;
@@ -200,7 +190,7 @@ xen_open(const char *name_or_id, struct dom **d)
 
 	*d = NULL;
 	if (parse_domid(name_or_id, &domid) == 0) {
-		if (getinfo(domid, &xi) < 0)
+		if (xen_getinfo(domid, &xi) < 0)
 			return -1;
 	} else {
 		if (xen_list(&all, &n) < 0)
@@ -225,11 +215,8 @@ xen_open(const char *name_or_id, struct dom **d)
 		xp_seterr(XE_USAGE, "%s is dom0", name_or_id);
 		return -1;
 	}
-	if ((*d = malloc(sizeof(**d))) == NULL) {
-		xp_seterr(XE_SYS, "domain handle");
+	if ((*d = xen_dom_new(domid)) == NULL)
 		return -1;
-	}
-	(*d)->domid = domid;
 	return 0;
 }
 
@@ -238,115 +225,48 @@ xen_info(struct dom *d, struct dom_info *info)
 {
 	xc_domaininfo_t xi;
 
-	if (getinfo(d->domid, &xi) < 0)
+	if (xen_getinfo(d->domid, &xi) < 0)
 		return -1;
-	fill_info(&xi, info);
+	xen_fill_info(&xi, info);
 	return 0;
 }
 
-static void
+struct dom *
+xen_dom_new(uint32_t domid)
+{
+	struct dom *d;
+
+	if ((d = calloc(1, sizeof(*d))) == NULL) {
+		xp_seterr(XE_SYS, "domain handle");
+		return NULL;
+	}
+	d->domid = domid;
+	return d;
+}
+
+void
 xen_close(struct dom *d)
 {
+	if (d == NULL)
+		return;
+	xen_save_close(d);
+	xen_restore_close(d);
 	free(d);
 }
 
+/* Never called: xen_feed hands the whole stream to libxenguest. */
 static int
-unsupported(const char *what)
+by_feed_only(const char *what)
 {
-	xp_seterr(XE_STATE, "%s: not supported by the xen backend in this version",
-	    what);
+	xp_seterr(XE_STATE, "%s: the xen backend restores through feed", what);
 	return -1;
-}
-
-static int
-xen_config_json(struct dom *d, char **json)
-{
-	(void)d;
-	*json = NULL;
-	return unsupported("config_json");
-}
-
-static int
-xen_read_pages(struct dom *d, const uint64_t *pfns, unsigned int n, void *buf)
-{
-	(void)d; (void)pfns; (void)n; (void)buf;
-	return unsupported("read_pages");
-}
-
-static int
-xen_logdirty(struct dom *d, enum logdirty_op op, uint64_t *bitmap)
-{
-	(void)d; (void)op; (void)bitmap;
-	return unsupported("logdirty");
-}
-
-static int
-xen_pause(struct dom *d)
-{
-	(void)d;
-	return unsupported("pause");
-}
-
-static int
-xen_unpause(struct dom *d)
-{
-	(void)d;
-	return unsupported("unpause");
-}
-
-static int
-xen_suspend(struct dom *d)
-{
-	(void)d;
-	return unsupported("suspend");
-}
-
-static int
-xen_resume(struct dom *d)
-{
-	(void)d;
-	return unsupported("resume");
-}
-
-static int
-xen_throttle(struct dom *d, unsigned int pct)
-{
-	(void)d; (void)pct;
-	return unsupported("throttle");
-}
-
-static int
-xen_write_static(struct dom *d, struct sw *sw)
-{
-	(void)d; (void)sw;
-	return unsupported("write_static");
-}
-
-static int
-xen_write_context(struct dom *d, struct sw *sw)
-{
-	(void)d; (void)sw;
-	return unsupported("write_context");
-}
-
-static int
-xen_create(const struct dom_config *cfg, struct dom **d)
-{
-	*d = NULL;
-	if (cfg->simulated == 1) {
-		xp_seterr(XE_STREAM, "the stream is of a simulated domain (sim "
-		    "backend), which Xen cannot run; restore it with "
-		    "XENPIPE_BACKEND=sim");
-		return -1;
-	}
-	return unsupported("create");
 }
 
 static int
 xen_populate(struct dom *d, const uint64_t *pfns, unsigned int n)
 {
 	(void)d; (void)pfns; (void)n;
-	return unsupported("populate");
+	return by_feed_only("populate");
 }
 
 static int
@@ -354,7 +274,7 @@ xen_write_pages(struct dom *d, const uint64_t *pfns, unsigned int n,
     const void *data)
 {
 	(void)d; (void)pfns; (void)n; (void)data;
-	return unsupported("write_pages");
+	return by_feed_only("write_pages");
 }
 
 static int
@@ -362,22 +282,7 @@ xen_apply_record(struct dom *d, uint32_t rec_type, const void *body,
     uint32_t len)
 {
 	(void)d; (void)rec_type; (void)body; (void)len;
-	return unsupported("apply_record");
-}
-
-static int
-xen_start(struct dom *d, const char *name, struct dom_info *info)
-{
-	(void)d; (void)name; (void)info;
-	return unsupported("start");
-}
-
-/* The domain is left alone, but d is closed as the contract says. */
-static int
-xen_destroy(struct dom *d)
-{
-	xen_close(d);
-	return unsupported("destroy");
+	return by_feed_only("apply_record");
 }
 
 const struct backend xen_backend = {
@@ -398,6 +303,7 @@ const struct backend xen_backend = {
 	.create = xen_create,
 	.populate = xen_populate,
 	.write_pages = xen_write_pages,
+	.feed = xen_feed,
 	.apply_record = xen_apply_record,
 	.start = xen_start,
 	.destroy = xen_destroy,

@@ -1,0 +1,64 @@
+/*
+ * xen_priv.h - what the parts of the xen backend share, and nothing
+ * outside them may use: xen.c (library handles, lookups, the ops table),
+ * xen_save.c (the sending side: memory, log-dirty, suspend, context
+ * records, throttle) and xen_restore.c (the receiving side: domain
+ * creation, libxenguest's restore fed from our checked reader, xenstore,
+ * console, start; and destroy).  backend.h has the contract of each op.
+ */
+#ifndef XENPIPE_XEN_PRIV_H
+#define XENPIPE_XEN_PRIV_H
+
+#include <xenctrl.h>
+#include <xenstore.h>
+
+#include "backend.h"
+
+struct xen_save;	/* xen_save.c's state for one domain */
+struct xen_restore;	/* xen_restore.c's state for one domain being built */
+
+struct dom {
+	uint32_t domid;
+	struct xen_save *save;		/* NULL until the sending side needs it */
+	struct xen_restore *rst;	/* set by xen_create only */
+};
+
+/* Opened by xen_handles(), kept for the life of the process. */
+extern xc_interface *xen_xch;
+extern struct xs_handle *xen_xsh;
+/* libxenctrl's own messages dropped: callers report from errno. */
+extern struct xentoollog_logger xen_quiet_logger;
+
+int xen_handles(void);
+/* xc's view of one domain; -1 with xp_err when it does not exist. */
+int xen_getinfo(uint32_t domid, xc_domaininfo_t *xi);
+void xen_fill_info(const xc_domaininfo_t *xi, struct dom_info *info);
+/* A new handle on domid (no lookup, no check). */
+struct dom *xen_dom_new(uint32_t domid);
+
+/* xen_save.c */
+int xen_config_json(struct dom *d, char **json);
+int xen_read_pages(struct dom *d, const uint64_t *pfns, unsigned int n,
+    void *buf, uint32_t *types);
+int xen_logdirty(struct dom *d, enum logdirty_op op, uint64_t *bitmap);
+int xen_pause(struct dom *d);
+int xen_unpause(struct dom *d);
+int xen_suspend(struct dom *d);
+int xen_resume(struct dom *d);
+int xen_throttle(struct dom *d, unsigned int pct);
+int xen_write_static(struct dom *d, struct sw *sw);
+int xen_write_context(struct dom *d, struct sw *sw);
+/* Frees d->save; called by xen_close. */
+void xen_save_close(struct dom *d);
+
+/* xen_restore.c */
+int xen_create(const struct dom_config *cfg, struct dom **d);
+int xen_feed(struct dom *d, const void *raw, size_t len);
+int xen_start(struct dom *d, const char *name, struct dom_info *info);
+int xen_destroy(struct dom *d);
+/* Frees d->rst (a restore not started is not undone here: see destroy). */
+void xen_restore_close(struct dom *d);
+
+void xen_close(struct dom *d);
+
+#endif
