@@ -29,9 +29,39 @@ cd $LAB_WORK
 	done
 ) &
 MON=$!
-# inside QEMU's own limit, so the logs below still get out
-timeout -k 5 $(( ${LAB_TIMEOUT:-1080} - 150 )) bats --tap $S/lab/*.bats > $S/out/tap 2>&1
-echo $? > $S/out/status
+# lab.serve=1 (test/lab/shell.sh): no suite; run each command file the host
+# drops in cmd/ (NAME.sh), in the background, output to NAME.out, status to
+# NAME.rc, until the host drops cmd/stop.  The functions of lib.bash are
+# there, fd 3 (fig) goes to the output.
+serve() {
+	mkdir -p $S/cmd
+	touch $S/cmd/ready
+	echo "DOM0-SERVE: ready"
+	while [ ! -e $S/cmd/stop ]; do
+		for f in $S/cmd/*.sh; do
+			[ -e "$f" ] || continue
+			b=${f%.sh}
+			mv "$f" "$b.run" || continue
+			echo "DOM0-SERVE: $(basename $b)"
+			(
+				bash -c '. $1/lab/lib.bash; . $2' serve $S "$b.run" \
+				    > "$b.out" 2>&1 3>&1 < /dev/null
+				echo $? > "$b.rc.tmp"
+				mv "$b.rc.tmp" "$b.rc"
+			) &
+		done
+		sleep 0.5
+	done
+	echo 0 > $S/out/status
+}
+
+if [ "${LAB_SERVE:-0}" = 1 ]; then
+	serve
+else
+	# inside QEMU's own limit, so the logs below still get out
+	timeout -k 5 $(( ${LAB_TIMEOUT:-1080} - 150 )) bats --tap $S/lab/*.bats > $S/out/tap 2>&1
+	echo $? > $S/out/status
+fi
 kill $MON
 xl destroy labguest 2>/dev/null
 # lab.keep_save=1: the real xl save file, for debugging on the host

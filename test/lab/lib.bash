@@ -6,7 +6,7 @@
 # /dev/null, or bats waits for that daemon at the end (closing fd 3 instead
 # made xl create segfault).
 
-G=labguest
+G=${G:-labguest}
 : "${LAB_GUEST:=pvh}" "${LAB_WORK:=/tmp/lab}"
 GUEST_MEM=${LAB_GUEST_MEM:-160}		# MiB
 SAVE=$LAB_WORK/$G.save			# 20-save-restore.bats keeps it for 30-
@@ -98,4 +98,14 @@ keep_running() {
 	fig "guest domid $(domid), counter $c0 -> $c, memguard ticks $t0 -> $ticks," \
 	    "guest-observed pause $(op_pause "$p0") ms (max since boot $(mg max_pause_ms) ms)"
 	guest_intact
+}
+
+# labguest_create NAME [pvh|pv]: another guest like labguest, for work by
+# hand in the lab (test/lab/shell.sh); waits until memguard runs.
+labguest_create() {
+	(
+		G=$1 LAB_GUEST=${2:-$LAB_GUEST}
+		ensure_guest
+		echo "$G: domid $(domid), counter $(xsr counter), memguard $(mg status)"
+	)
 }
