@@ -22,6 +22,12 @@ type_str(uint32_t t)
 }
 
 /* A JSON string; names come from xenstore, so escape everything odd. */
+static const char *
+logdirty_str(int logdirty, const char *on, const char *off, const char *unknown)
+{
+	return logdirty > 0 ? on : logdirty == 0 ? off : unknown;
+}
+
 static void
 json_str(const char *s)
 {
@@ -66,22 +72,27 @@ main(int argc, char **argv)
 	if (jflag)
 		printf("{\"backend\": \"%s\", \"domains\": [", be->name);
 	else
-		printf("%-32s %5s %10s %5s %-4s %s\n", "Name", "ID", "Pages",
-		    "VCPUs", "Type", "State");
+		printf("%-32s %5s %10s %5s %-4s %-9s %s\n", "Name", "ID",
+		    "Pages", "VCPUs", "Type", "State", "LogDirty");
 	for (i = 0; i < n; i++) {
 		if (jflag) {
 			printf("%s\n  {\"name\": ", i ? "," : "");
 			json_str(v[i].name);
 			printf(", \"id\": %" PRIu32 ", \"pages\": %" PRIu64
-			    ", \"vcpus\": %" PRIu32 ", \"type\": \"%s\", "
-			    "\"state\": \"%s\"}", v[i].domid, v[i].nr_pages,
-			    v[i].nr_vcpus, type_str(v[i].dom_type),
-			    dom_state_name(v[i].state));
+			    ", \"pfns\": %" PRIu64 ", \"vcpus\": %" PRIu32
+			    ", \"type\": \"%s\", \"state\": \"%s\", "
+			    "\"logdirty\": %s}", v[i].domid, v[i].mem_pages,
+			    v[i].nr_pages, v[i].nr_vcpus,
+			    type_str(v[i].dom_type),
+			    dom_state_name(v[i].state),
+			    logdirty_str(v[i].logdirty, "true", "false",
+			    "null"));
 		} else
 			printf("%-32s %5" PRIu32 " %10" PRIu64 " %5" PRIu32
-			    " %-4s %s\n", v[i].name[0] ? v[i].name : "-",
-			    v[i].domid, v[i].nr_pages, v[i].nr_vcpus,
-			    type_str(v[i].dom_type), dom_state_name(v[i].state));
+			    " %-4s %-9s %s\n", v[i].name[0] ? v[i].name : "-",
+			    v[i].domid, v[i].mem_pages, v[i].nr_vcpus,
+			    type_str(v[i].dom_type), dom_state_name(v[i].state),
+			    logdirty_str(v[i].logdirty, "on", "off", "-"));
 	}
 	if (jflag)
 		printf("%s]}\n", n ? "\n" : "");

@@ -36,8 +36,10 @@ struct dom_info {
 	char name[DOM_NAME_MAX];
 	uint32_t dom_type;	/* DHDR_TYPE_* of stream_format.h */
 	uint64_t nr_pages;	/* valid pfns are 0 .. nr_pages-1 */
+	uint64_t mem_pages;	/* pages with memory behind them (<= nr_pages) */
 	uint32_t nr_vcpus;
 	enum dom_state state;
+	int logdirty;		/* log-dirty tracking on: 1, off: 0, unknown: -1 */
 };
 
 /*

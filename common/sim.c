@@ -638,11 +638,14 @@ sim_info(struct dom *d, struct dom_info *info)
 	snprintf(info->name, sizeof(info->name), "%s", d->name);
 	info->dom_type = DHDR_TYPE_X86_HVM;
 	info->nr_pages = d->nr_pages;
+	info->mem_pages = d->nr_pages;
 	info->nr_vcpus = 1;
+	info->logdirty = 0;
 	if (d->building) {
 		info->state = DOM_PAUSED;
 		return 0;
 	}
+	info->logdirty = __atomic_load_n(&d->ctl->logdirty, __ATOMIC_RELAXED) != 0;
 	domid = ld32(&d->ctl->domid);
 	info->domid = domid <= SIM_DOMID_MAX ? domid : 0;
 	info->state = dom_state(d);

@@ -91,7 +91,11 @@ xen_fill_info(const xc_domaininfo_t *xi, struct dom_info *info)
 		info->nr_pages = (uint64_t)maxpfn + 1;
 	else
 		info->nr_pages = xi->tot_pages;
+	info->mem_pages = xi->tot_pages;
 	info->nr_vcpus = xi->max_vcpu_id + 1;
+	/* PEEK with no bitmap: fails (EINVAL) unless log-dirty is on */
+	info->logdirty = xc_logdirty_control(xen_xch, xi->domain,
+	    XEN_DOMCTL_SHADOW_OP_PEEK, NULL, 0, 0, NULL) == 0;
 	code = (xi->flags >> XEN_DOMINF_shutdownshift) & XEN_DOMINF_shutdownmask;
 	if (xi->flags & XEN_DOMINF_dying)
 		info->state = DOM_SHUTDOWN;
