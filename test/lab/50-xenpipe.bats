@@ -1,0 +1,185 @@
+# xenpipe's own save, checkpoint, live migration and restore of the lab's
+# real guest (the xen backend), and interop with xl both ways.  The guest
+# proves each one: same boot id, its counter goes on, memguard finds no
+# bad page (keep_running in lib.bash).
+load lib
+
+F=$LAB_WORK/$G.xp		# a stream written by our programs
+XLF=$LAB_WORK/$G.xl		# one written by xl save
+ERR=$LAB_WORK/err
+
+setup() {
+	command -v dom-suspend >/dev/null || skip "xenpipe not built (no build/dom-suspend)"
+	ensure_guest
+}
+
+teardown() {
+	# a same-host migration leaves the old domain suspended, renamed
+	xl destroy $G--migratedaway 2>/dev/null || true
+}
+
+# The domains xl list shows, one name a line, sorted.
+domains() { xl list | awk 'NR > 1 && $1 != "Domain-0" { print $1 }' | sort; }
+# State letters of xl list for the guest (r, b, p, s, ...).
+xlstate() { xl list $G 2>/dev/null | awk 'NR == 2 { print $5 }'; }
+# dom-list's LogDirty column for the guest.
+logdirty() { dom-list | awk -v g=$G '$1 == g { print $7 }'; }
+# The credit scheduler cap of the guest (0: none).
+cap() { xl sched-credit -d $G | awk 'NR == 2 { print $4 }'; }
+
+cold_ours() {
+	dom-suspend -v $G > $F 2> $ERR || { cat $ERR; return 1; }
+	fig "$(cat $ERR)"
+	dom-resume -v < $F
+	[ "$(xl list | awk -v g=$G--migratedaway '$1 == g' | wc -l)" = 1 ]
+	xl destroy $G--migratedaway
+}
+
+@test "cold: dom-suspend > f; dom-resume < f: the guest resumes, it does not reboot" {
+	keep_running cold_ours
+	fig "stream: $(stat -c %s $F) bytes"
+	[ "$(domains)" = "$G" ]
+}
+
+@test "our stream passes verify-stream-v2, in each of the three formats" {
+	local f
+	for f in xl libxl libxc; do
+		dom-suspend -c -f $f $G > $F.$f
+		run verify-stream-v2 -f $f -i $F.$f
+		fig "verify-stream-v2 -f $f: status $status: $(echo "$output" | tail -n 1)"
+		[ "$status" -eq 0 ]
+		rm -f $F.$f
+	done
+	# -c: still running
+	[ "$(xlstate)" != "" ]
+	case $(xlstate) in *s*) false;; esac
+}
+
+@test "checkpoint: dom-suspend -c leaves the guest running; after xl destroy, dom-resume brings the checkpoint back" {
+	local b0 c0 c1 t
+	b0=$(xsr boot_id) c0=$(xsr counter)
+	t=$(now)
+	dom-suspend -c $G > $F
+	fig "dom-suspend -c: $(since $t)s, $(stat -c %s $F) bytes"
+	c1=$(wait_above counter "$c0" 60)	# it kept running
+	case $(xlstate) in *s*) false;; esac
+	xl destroy $G
+	t=$(now)
+	dom-resume < $F
+	fig "dom-resume of the checkpoint: $(since $t)s"
+	wait_above counter "$c0" 120 >/dev/null
+	wait_above memguard/ticks 0 60 >/dev/null
+	[ "$(xsr boot_id)" = "$b0" ]
+	[ "$(mg boot_id)" = "$b0" ]
+	fig "counter $c0 at the checkpoint, $c1 before xl destroy, $(xsr counter) after dom-resume"
+	guest_intact
+}
+
+@test "interop: a file written by xl save restores with dom-resume" {
+	xl_save_ours() {
+		rm -f $XLF
+		xl save $G $XLF
+		dom-resume < $XLF
+	}
+	keep_running xl_save_ours
+}
+
+@test "interop: a file written by dom-suspend restores with xl restore" {
+	ours_xl_restore() {
+		dom-suspend $G > $F
+		xl destroy $G
+		xl restore $F 3>/dev/null
+	}
+	keep_running ours_xl_restore
+	run stream-info --verify $F
+	[ "$status" -eq 0 ]
+}
+
+# live_pause WHAT: the guest-observed pause of the last keep_running
+live_pause() { op_pause "$P0"; }
+
+@test "live, localhost: mem-dump -l | dirty-track | dom-suspend | dom-resume while memguard writes; pause next to xl migrate's" {
+	local xl_pause ours_pause t bytes
+	xl_migrate() { xl migrate -s '' $G 'xl migrate-receive' 3>/dev/null; }
+	live_ours() {
+		set -o pipefail
+		mem-dump -l $G | dirty-track $G | dom-suspend -v $G 2> $ERR |
+		    tee >(wc -c > $LAB_WORK/bytes) | dom-resume
+		xl destroy $G--migratedaway
+	}
+	P0=$(mg pauses)
+	t=$(now)
+	keep_running xl_migrate
+	xl_pause=$(live_pause)
+	fig "xl migrate: pause $xl_pause ms, total $(since $t)s"
+	P0=$(mg pauses)
+	t=$(now)
+	keep_running live_ours
+	ours_pause=$(live_pause)
+	bytes=$(cat $LAB_WORK/bytes)
+	fig "xenpipe live: pause $ours_pause ms, total $(since $t)s, $bytes bytes" \
+	    "($(awk -v b=$bytes -v m=$GUEST_MEM 'BEGIN { printf "%.2f", b / (m * 1048576) }') x memory); $(cat $ERR)"
+	fig "pause: xenpipe $ours_pause ms vs xl migrate $xl_pause ms (goal: ours <= xl's)"
+	[ "$(logdirty)" = off ]
+}
+
+@test "live with --throttle: the credit cap is lifted afterwards" {
+	live_throttle() {
+		set -o pipefail
+		mem-dump -l $G | dirty-track --throttle $G | dom-suspend $G |
+		    dom-resume
+		xl destroy $G--migratedaway
+	}
+	keep_running live_throttle
+	[ "$(cap)" = 0 ]
+}
+
+@test "failure: the receiver killed mid-stream leaves the source running, nothing half-built, log-dirty off, no cap" {
+	local before c0 i pid
+	before=$(domains)
+	c0=$(xsr counter)
+	set +e
+	(
+		mem-dump -l $G | dirty-track --throttle $G | dom-suspend $G |
+		    dom-resume 2> $ERR
+	) &
+	pid=$!
+	# kill it once it has built its domain
+	for i in $(seq 1 300); do
+		[ "$(xl list | awk -v g=$G '$1 == g' | wc -l)" -gt 1 ] && break
+		sleep 0.2
+	done
+	pkill -TERM -x dom-resume
+	wait $pid
+	set -e
+	fig "after the kill (tries $i): $(cat $ERR | tail -n 1)"
+	# the source comes back by itself: dom-suspend resumes it on EPIPE
+	wait_above counter "$c0" 120 >/dev/null
+	case $(xlstate) in *s*) false;; esac
+	[ "$(domains)" = "$before" ]
+	[ "$(logdirty)" = off ]
+	[ "$(cap)" = 0 ]
+	guest_intact
+}
+
+@test "failure: a truncated stream makes dom-resume fail with one line and build nothing" {
+	local before
+	[ -f $XLF ] || xl save -c $G $XLF
+	before=$(domains)
+	run sh -c "head -c 20000000 $XLF | dom-resume"
+	fig "truncated: status $status: $output"
+	[ "$status" -eq 2 ]
+	[ "$(echo "$output" | wc -l)" = 1 ]
+	[ "$(domains)" = "$before" ]
+}
+
+@test "dom-resume refuses a name held by a running domain" {
+	local before
+	before=$(domains)
+	[ -f $XLF ] || xl save -c $G $XLF
+	run dom-resume < $XLF
+	fig "$output"
+	[ "$status" -ne 0 ]
+	[ "$(domains)" = "$before" ]
+	guest_intact
+}
