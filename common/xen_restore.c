@@ -1,35 +1,1271 @@
 /*
- * xen_restore.c - the xen backend's receiving side (xen_priv.h): to be
- * written (issue 5).  Every op fails with XE_STATE for now.
+ * xen_restore.c - the xen backend's receiving side (xen_priv.h): build a
+ * domain the way libxl does for `xl restore`, with libxenguest restoring
+ * memory and CPU state.
+ *
+ * xen_create makes the empty domain, paused, from the libxl domain config
+ * that travels in an xl stream (libxl_create.c libxl__domain_make,
+ * libxl_dom.c libxl__build_pre, libxl_x86.c): limits, memory, TSC mode,
+ * paging pool, the xenstore and console event channels, and the xenstore
+ * skeleton of /local/domain/N, /vm/UUID and /libxl/N under the name
+ * NAME--incoming.  It then starts a thread running xc_domain_restore() on
+ * one end of a socket pair; xen_feed writes the records our reader has
+ * checked into the other end (send with MSG_NOSIGNAL: a restore that
+ * died is an EPIPE here, never a SIGPIPE).
+ *
+ * xen_start collects the thread's result and finishes what libxl does
+ * after the stream (libxl__build_post, the console device, the userdata
+ * file xl reads back for save, migrate and destroy), introduces the
+ * domain to xenstored, takes the name and only then unpauses.  Any failure
+ * leaves the destroy to the caller (restore.c), which removes everything
+ * built here: xl list shows nothing half-made.
+ *
+ * Disks and network interfaces are not built: a config with any is
+ * refused (the guest would resume without them).
  */
+#include <errno.h>
+#include <fcntl.h>
+#include <glob.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <unistd.h>
+#include <yajl/yajl_tree.h>
 
 #include "err.h"
 #include "stream_format.h"
 #include "xen_priv.h"
 
-static int
-unsupported(const char *what)
+#include <xenguest.h>	/* after xenctrl.h */
+
+#define XEN_LIB_DIR	"/var/lib/xen"
+#define MAXMEM_EXTRA_KB	1024		/* libxl's LIBXL_MAXMEM_CONSTANT */
+#define CONSOLE_LIMIT	"1048576"	/* LIBXL_XENCONSOLE_LIMIT */
+#define XS_RETRIES	16		/* transactions that met EAGAIN */
+#define SUFFIX_IN	"--incoming"
+#define SUFFIX_AWAY	"--migratedaway"
+#define SOCK_BUF	(1 << 20)
+
+enum perm { P_KEEP, P_RO, P_RW, P_DOM0 };
+
+/* What we take from the libxl domain config (libxl_types.idl names). */
+struct xr_conf {
+	int pv;				/* c_info.type pv, else pvh */
+	char uuid[37];
+	xen_domain_handle_t handle;
+	int hap;			/* c_info.hap: 1, 0, -1 default */
+	int vpmu, msr_relaxed, nested;
+	unsigned int max_vcpus;
+	uint8_t *avail;			/* max_vcpus bytes: vCPU online */
+	int64_t max_memkb, target_memkb, video_memkb, shadow_memkb;
+	int64_t slack_memkb;		/* PV */
+	int32_t event_channels, max_grant_frames, max_maptrack_frames;
+	int max_grant_version;		/* -1: the host's best */
+	uint32_t tsc_mode, timer_mode, altp2m;
+	char *dm_version;		/* b_info.device_model_version */
+	char *kernel, *ramdisk, *cmdline;	/* PV: /vm/UUID/image */
+};
+
+struct xr_logger {
+	struct xentoollog_logger lg;	/* first: libxc calls through it */
+	char msg[256];			/* libxc's first error */
+};
+
+struct xen_restore {
+	struct xr_conf c;
+	char name[DOM_NAME_MAX];
+	const char *json;		/* the caller's (restore.c), to start */
+	int created;			/* a domain with d->domid exists */
+	uint32_t store_domid, console_domid;
+	uint32_t store_port, console_port;
+	char dom_path[64], libxl_path[64], vm_path[96];
+
+	xc_interface *xch;		/* the thread's own */
+	struct xr_logger log;
+	int sock_w, sock_r;
+	pthread_t thread;
+	int running;			/* thread started, not joined */
+	int rc, err;			/* xc_domain_restore's result, errno */
+	unsigned long store_gfn, console_gfn;
+	uint32_t domid;
+};
+
+/* ---- libxc's messages, kept for our one-line error ---- */
+
+static void
+xr_vmessage(struct xentoollog_logger *lg, xentoollog_level level,
+    int errnoval, const char *context, const char *fmt, va_list ap)
 {
-	xp_seterr(XE_STATE, "%s: not supported by the xen backend in this "
-	    "version", what);
+	struct xr_logger *l = (struct xr_logger *)lg;
+	size_t n;
+
+	(void)context;
+	if (level < XTL_ERROR || l->msg[0] != '\0')
+		return;
+	vsnprintf(l->msg, sizeof(l->msg), fmt, ap);
+	n = strlen(l->msg);
+	while (n > 0 && (l->msg[n - 1] == '\n' || l->msg[n - 1] == ' '))
+		l->msg[--n] = '\0';
+	if (errnoval > 0)
+		snprintf(l->msg + n, sizeof(l->msg) - n, ": %s",
+		    strerror(errnoval));
+}
+
+static void
+xr_logdestroy(struct xentoollog_logger *lg)
+{
+	(void)lg;
+}
+
+/* ---- the config ---- */
+
+static yajl_val
+jget(yajl_val root, const char *a, const char *b, const char *c)
+{
+	const char *path[] = { a, b, c, NULL };
+
+	return yajl_tree_get(root, path, yajl_t_any);
+}
+
+static const char *
+jstr(yajl_val root, const char *a, const char *b, const char *c)
+{
+	yajl_val v = jget(root, a, b, c);
+
+	return YAJL_IS_STRING(v) ? YAJL_GET_STRING(v) : NULL;
+}
+
+/* An integer member, or def when absent; -1 (and xp_err) when not one. */
+static int
+jint(yajl_val root, const char *a, const char *b, const char *c,
+    int64_t min, int64_t max, int64_t def, int64_t *out)
+{
+	yajl_val v = jget(root, a, b, c);
+
+	*out = def;
+	if (v == NULL)
+		return 0;
+	if (!YAJL_IS_INTEGER(v) || YAJL_GET_INTEGER(v) < min ||
+	    YAJL_GET_INTEGER(v) > max) {
+		xp_seterr(XE_STREAM, "domain config: %s.%s is not an integer "
+		    "in %" PRId64 "..%" PRId64, a, c ? c : b, min, max);
+		return -1;
+	}
+	*out = YAJL_GET_INTEGER(v);
+	return 0;
+}
+
+/* libxl's defbool: "True", "False", "<default>" (absent: default). */
+static int
+jbool(yajl_val root, const char *a, const char *b, const char *c)
+{
+	const char *s = jstr(root, a, b, c);
+
+	if (s != NULL && strcmp(s, "True") == 0)
+		return 1;
+	if (s != NULL && strcmp(s, "False") == 0)
+		return 0;
 	return -1;
 }
 
-int
-xen_create(const struct dom_config *cfg, struct dom **d)
+/* An enum member: its index in names, def when absent; -1 when unknown. */
+static int
+jenum(yajl_val root, const char *a, const char *b, const char *c,
+    const char *const *names, int def, uint32_t *out)
 {
-	*d = NULL;
+	const char *s = jstr(root, a, b, c);
+	int i;
+
+	*out = def;
+	if (s == NULL)
+		return 0;
+	for (i = 0; names[i] != NULL; i++)
+		if (names[i][0] != '\0' && strcmp(s, names[i]) == 0) {
+			*out = i;
+			return 0;
+		}
+	xp_seterr(XE_STREAM, "domain config: %s.%s \"%s\" is not supported",
+	    a, c ? c : b, s);
+	return -1;
+}
+
+static int
+count(yajl_val root, const char *key)
+{
+	yajl_val v = jget(root, key, NULL, NULL);
+
+	return YAJL_IS_ARRAY(v) ? (int)YAJL_GET_ARRAY(v)->len : 0;
+}
+
+static int
+parse_uuid(const char *s, xen_domain_handle_t h)
+{
+	unsigned int i, j = 0;
+	int hi, lo;
+
+	if (strlen(s) != 36)
+		return -1;
+	for (i = 0; i < 36; ) {
+		if (i == 8 || i == 13 || i == 18 || i == 23) {
+			if (s[i++] != '-')
+				return -1;
+			continue;
+		}
+		hi = s[i] >= '0' && s[i] <= '9' ? s[i] - '0' :
+		    (s[i] | 0x20) >= 'a' && (s[i] | 0x20) <= 'f' ?
+		    (s[i] | 0x20) - 'a' + 10 : -1;
+		lo = s[i + 1] >= '0' && s[i + 1] <= '9' ? s[i + 1] - '0' :
+		    (s[i + 1] | 0x20) >= 'a' && (s[i + 1] | 0x20) <= 'f' ?
+		    (s[i + 1] | 0x20) - 'a' + 10 : -1;
+		if (hi < 0 || lo < 0)
+			return -1;
+		h[j++] = hi << 4 | lo;
+		i += 2;
+	}
+	return 0;
+}
+
+static void
+uuid_string(const xen_domain_handle_t h, char *s)
+{
+	snprintf(s, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-"
+	    "%02x%02x%02x%02x%02x%02x", h[0], h[1], h[2], h[3], h[4], h[5],
+	    h[6], h[7], h[8], h[9], h[10], h[11], h[12], h[13], h[14], h[15]);
+}
+
+static char *
+dupstr(const char *s)
+{
+	return s != NULL ? strdup(s) : NULL;
+}
+
+static int
+parse_conf(const char *json, struct xr_conf *c)
+{
+	static const char *const tsc[] = { "default", "always_emulate",
+		"native", NULL };
+	static const char *const timer[] = { "delay_for_missed_ticks",
+		"no_delay_for_missed_ticks", "no_missed_ticks_pending",
+		"one_missed_tick_pending", NULL };
+	static const char *const altp2m[] = { "disabled", "mixed", "external",
+		"limited", NULL };
+	const char *pvk = "type.pv", *s;
+	char errbuf[128];
+	yajl_val root, v;
+	int64_t n;
+	size_t i;
+	int rc = -1;
+
+	root = yajl_tree_parse(json, errbuf, sizeof(errbuf));
+	if (root == NULL || !YAJL_IS_OBJECT(root)) {
+		xp_seterr(XE_STREAM, "domain config is not a JSON object");
+		goto out;
+	}
+	s = jstr(root, "c_info", "type", NULL);
+	if (s == NULL || strcmp(s, "hvm") == 0) {
+		xp_seterr(XE_STREAM, "domain config: %s guest: HVM guests need "
+		    "a device model, which the xen backend does not start "
+		    "(use xl restore)", s ? s : "untyped");
+		goto out;
+	}
+	if (strcmp(s, "pv") != 0 && strcmp(s, "pvh") != 0) {
+		xp_seterr(XE_STREAM, "domain config: unknown type \"%s\"", s);
+		goto out;
+	}
+	c->pv = strcmp(s, "pv") == 0;
+	if (count(root, "disks") || count(root, "nics") ||
+	    count(root, "pcidevs") || count(root, "vtpms") ||
+	    count(root, "p9s") || count(root, "vfbs") ||
+	    count(root, "vkbs") || count(root, "channels") ||
+	    count(root, "usbctrls") || count(root, "usbdevs") ||
+	    count(root, "dtdevs") || count(root, "vdispls") ||
+	    count(root, "vsnds") || count(root, "pvcallsifs")) {
+		xp_seterr(XE_STREAM, "domain config has devices (disks, nics, "
+		    "...), which the xen backend does not build yet");
+		goto out;
+	}
+	s = jstr(root, "c_info", "passthrough", NULL);
+	if (s != NULL && strcmp(s, "disabled") != 0 &&
+	    strcmp(s, "default") != 0) {
+		xp_seterr(XE_STREAM, "domain config: passthrough \"%s\" is not "
+		    "supported", s);
+		goto out;
+	}
+	s = jstr(root, "c_info", "uuid", NULL);
+	if (s != NULL && parse_uuid(s, c->handle) < 0) {
+		xp_seterr(XE_STREAM, "domain config: bad uuid");
+		goto out;
+	}
+	if (s == NULL && getrandom(c->handle, sizeof(c->handle), 0) !=
+	    sizeof(c->handle)) {
+		xp_seterr(XE_SYS, "uuid");
+		goto out;
+	}
+	if (s == NULL) {	/* a version 4 uuid, as libxl makes */
+		c->handle[6] = (c->handle[6] & 0x0f) | 0x40;
+		c->handle[8] = (c->handle[8] & 0x3f) | 0x80;
+	}
+	uuid_string(c->handle, c->uuid);
+	c->hap = jbool(root, "c_info", "hap", NULL);
+	c->vpmu = jbool(root, "b_info", "vpmu", NULL) == 1;
+	c->nested = jbool(root, "b_info", "nested_hvm", NULL) == 1;
+	c->msr_relaxed = jbool(root, "b_info", "arch_x86", "msr_relaxed") == 1;
+
+	if (jint(root, "b_info", "max_vcpus", NULL, 1, 4096, 1, &n) < 0)
+		goto out;
+	c->max_vcpus = n;
+	if ((c->avail = calloc(c->max_vcpus, 1)) == NULL) {
+		xp_seterr(XE_SYS, "config");
+		goto out;
+	}
+	v = jget(root, "b_info", "avail_vcpus", NULL);
+	if (YAJL_IS_ARRAY(v) && YAJL_GET_ARRAY(v)->len > 0) {
+		for (i = 0; i < YAJL_GET_ARRAY(v)->len; i++) {
+			yajl_val e = YAJL_GET_ARRAY(v)->values[i];
+
+			if (!YAJL_IS_INTEGER(e) || YAJL_GET_INTEGER(e) < 0) {
+				xp_seterr(XE_STREAM, "domain config: bad "
+				    "b_info.avail_vcpus");
+				goto out;
+			}
+			if (YAJL_GET_INTEGER(e) < c->max_vcpus)
+				c->avail[YAJL_GET_INTEGER(e)] = 1;
+		}
+	} else
+		memset(c->avail, 1, c->max_vcpus);
+
+	/* memory: 1 TiB at most (DOM_PAGES_MAX) */
+	if (jint(root, "b_info", "max_memkb", NULL, 1, 1LL << 30, 0,
+	    &c->max_memkb) < 0 ||
+	    jint(root, "b_info", "target_memkb", NULL, 1, 1LL << 30,
+	    c->max_memkb, &c->target_memkb) < 0 ||
+	    jint(root, "b_info", "video_memkb", NULL, -1, 1LL << 30, 0,
+	    &c->video_memkb) < 0 ||
+	    jint(root, "b_info", "shadow_memkb", NULL, -1, 1LL << 30, -1,
+	    &c->shadow_memkb) < 0 ||
+	    jint(root, "b_info", pvk, "slack_memkb", -1, 1LL << 30, 0,
+	    &c->slack_memkb) < 0)
+		goto out;
+	if (c->max_memkb == 0) {
+		xp_seterr(XE_STREAM, "domain config: no b_info.max_memkb");
+		goto out;
+	}
+	if (c->video_memkb < 0)
+		c->video_memkb = 0;
+	if (c->slack_memkb < 0)
+		c->slack_memkb = 0;
+	if (c->shadow_memkb < 0)	/* libxl__get_required_paging_memory */
+		c->shadow_memkb = 4 * (256 * c->max_vcpus +
+		    (!c->pv + (c->pv || c->hap == 0)) * (c->max_memkb / 1024));
+
+	if (jint(root, "b_info", "event_channels", NULL, 0, INT32_MAX, 1023,
+	    &n) < 0)
+		goto out;
+	c->event_channels = n ? n : 1023;
+	if (jint(root, "b_info", "max_grant_frames", NULL, -1, INT32_MAX, -1,
+	    &n) < 0)
+		goto out;
+	c->max_grant_frames = n;
+	if (jint(root, "b_info", "max_maptrack_frames", NULL, -1, INT32_MAX,
+	    -1, &n) < 0)
+		goto out;
+	c->max_maptrack_frames = n;
+	if (jint(root, "b_info", "max_grant_version", NULL, -1, 15, -1,
+	    &n) < 0)
+		goto out;
+	c->max_grant_version = n;
+	if (jenum(root, "b_info", "tsc_mode", NULL, tsc, 0, &c->tsc_mode) < 0 ||
+	    jenum(root, "b_info", "timer_mode", NULL, timer, 1,
+	    &c->timer_mode) < 0 ||
+	    jenum(root, "b_info", "altp2m", NULL, altp2m, 0, &c->altp2m) < 0)
+		goto out;
+	c->dm_version = dupstr(jstr(root, "b_info", "device_model_version",
+	    NULL));
+	c->kernel = dupstr(jstr(root, "b_info", pvk, "kernel"));
+	c->ramdisk = dupstr(jstr(root, "b_info", pvk, "ramdisk"));
+	c->cmdline = dupstr(jstr(root, "b_info", pvk, "cmdline"));
+	rc = 0;
+out:
+	yajl_tree_free(root);
+	return rc;
+}
+
+static void
+free_conf(struct xr_conf *c)
+{
+	free(c->avail);
+	free(c->dm_version);
+	free(c->kernel);
+	free(c->ramdisk);
+	free(c->cmdline);
+}
+
+/* ---- xenstore ---- */
+
+/*
+ * Write fmt's path (val NULL: an empty node, as libxl__xs_mknod) and give
+ * it perm: P_RO dom0's, the guest may read; P_RW the guest's; P_DOM0
+ * dom0's alone; P_KEEP those it inherits from its parent.
+ */
+static int __attribute__((format(printf, 5, 6)))
+xput(uint32_t domid, xs_transaction_t t, enum perm perm, const char *val,
+    const char *fmt, ...)
+{
+	struct xs_permissions p[2];
+	unsigned int np = 0;
+	char path[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(path, sizeof(path), fmt, ap);
+	va_end(ap);
+	if (val == NULL)
+		val = "";
+	if (!xs_write(xen_xsh, t, path, val, strlen(val))) {
+		xp_seterr(XE_SYS, "xenstore: writing %s", path);
+		return -1;
+	}
+	switch (perm) {
+	case P_KEEP:
+		return 0;
+	case P_RO:
+		p[np++] = (struct xs_permissions){ 0, XS_PERM_NONE };
+		p[np++] = (struct xs_permissions){ domid, XS_PERM_READ };
+		break;
+	case P_RW:
+		p[np++] = (struct xs_permissions){ domid, XS_PERM_NONE };
+		break;
+	case P_DOM0:
+		p[np++] = (struct xs_permissions){ 0, XS_PERM_NONE };
+		break;
+	}
+	if (!xs_set_permissions(xen_xsh, t, path, p, np)) {
+		xp_seterr(XE_SYS, "xenstore: permissions of %s", path);
+		return -1;
+	}
+	return 0;
+}
+
+/* xs_read of a NUL-terminated value, malloc'd; NULL when absent. */
+static char *
+xget(xs_transaction_t t, const char *fmt, ...)
+{
+	char path[256];
+	unsigned int len;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(path, sizeof(path), fmt, ap);
+	va_end(ap);
+	return xs_read(xen_xsh, t, path, &len);
+}
+
+/*
+ * Run fill(r, t) in a transaction, again when the commit meets EAGAIN
+ * (someone else wrote meanwhile).
+ */
+static int
+xs_txn(struct xen_restore *r, int (*fill)(struct xen_restore *,
+    xs_transaction_t, const void *), const void *arg, const char *what)
+{
+	xs_transaction_t t;
+	int i;
+
+	for (i = 0; i < XS_RETRIES; i++) {
+		if ((t = xs_transaction_start(xen_xsh)) == XBT_NULL) {
+			xp_seterr(XE_SYS, "xenstore: transaction (%s)", what);
+			return -1;
+		}
+		if (fill(r, t, arg) < 0) {
+			xs_transaction_end(xen_xsh, t, true);
+			return -1;
+		}
+		if (xs_transaction_end(xen_xsh, t, false))
+			return 0;
+		if (errno != EAGAIN) {
+			xp_seterr(XE_SYS, "xenstore: committing %s", what);
+			return -1;
+		}
+	}
+	xp_seterr(XE_SYS, "xenstore: %s: too many conflicting transactions",
+	    what);
+	return -1;
+}
+
+/* Does a domain other than domid have path as its vm path? */
+static int
+vm_path_used(const char *path, uint32_t domid)
+{
+	char **ents, *v;
+	unsigned int n, i;
+	int used = 0;
+
+	if ((ents = xs_directory(xen_xsh, XBT_NULL, "/local/domain", &n)) ==
+	    NULL)
+		return 0;
+	for (i = 0; i < n && !used; i++) {
+		if (strtoul(ents[i], NULL, 10) == domid)
+			continue;
+		v = xget(XBT_NULL, "/local/domain/%s/vm", ents[i]);
+		used = v != NULL && strcmp(v, path) == 0;
+		free(v);
+	}
+	free(ents);
+	return used;
+}
+
+/* libxl__domain_make's part: the skeleton, under NAME--incoming. */
+static int
+fill_skeleton(struct xen_restore *r, xs_transaction_t t, const void *arg)
+{
+	const char *dp = r->dom_path, *type = r->c.pv ? "pv" : "pvh";
+	uint32_t id = r->domid;
+	char name[DOM_NAME_MAX + sizeof(SUFFIX_IN)];
+
+	(void)arg;
+	snprintf(name, sizeof(name), "%s%s", r->name, SUFFIX_IN);
+	xs_rm(xen_xsh, t, dp);
+	xs_rm(xen_xsh, t, r->libxl_path);
+	xs_rm(xen_xsh, t, r->vm_path);	/* no live domain has it */
+	if (xput(id, t, P_RO, NULL, "%s", dp) < 0 ||
+	    xput(id, t, P_RO, NULL, "%s", r->vm_path) < 0 ||
+	    xput(id, t, P_DOM0, NULL, "%s", r->libxl_path) < 0 ||
+	    xput(id, t, P_DOM0, NULL, "%s/device", r->libxl_path) < 0 ||
+	    xput(id, t, P_KEEP, r->vm_path, "%s/vm", dp) < 0 ||
+	    xput(id, t, P_KEEP, name, "%s/name", dp) < 0 ||
+	    xput(id, t, P_RO, NULL, "%s/cpu", dp) < 0 ||
+	    xput(id, t, P_RO, NULL, "%s/memory", dp) < 0 ||
+	    xput(id, t, P_RO, NULL, "%s/device", dp) < 0 ||
+	    xput(id, t, P_RW, NULL, "%s/device/suspend/event-channel",
+	    dp) < 0 ||
+	    xput(id, t, P_RO, NULL, "%s/control", dp) < 0 ||
+	    xput(id, t, P_RW, NULL, "%s/control/shutdown", dp) < 0 ||
+	    xput(id, t, P_RW, NULL, "%s/control/feature-poweroff", dp) < 0 ||
+	    xput(id, t, P_RW, NULL, "%s/control/feature-reboot", dp) < 0 ||
+	    xput(id, t, P_RW, NULL, "%s/control/feature-suspend", dp) < 0 ||
+	    xput(id, t, P_RW, NULL, "%s/control/sysrq", dp) < 0 ||
+	    xput(id, t, P_RW, NULL, "%s/data", dp) < 0 ||
+	    xput(id, t, P_RW, NULL, "%s/drivers", dp) < 0 ||
+	    xput(id, t, P_RW, NULL, "%s/feature", dp) < 0 ||
+	    xput(id, t, P_RW, NULL, "%s/attr", dp) < 0 ||
+	    xput(id, t, P_RW, NULL, "%s/error", dp) < 0 ||
+	    xput(id, t, P_KEEP, r->c.uuid, "%s/uuid", r->vm_path) < 0 ||
+	    xput(id, t, P_KEEP, name, "%s/name", r->vm_path) < 0 ||
+	    xput(id, t, P_KEEP, "1", "%s/control/platform-feature-"
+	    "multiprocessor-suspend", dp) < 0 ||
+	    xput(id, t, P_KEEP, "1", "%s/control/platform-feature-"
+	    "xs_reset_watches", dp) < 0 ||
+	    xput(id, t, P_KEEP, type, "%s/type", r->libxl_path) < 0)
+		return -1;
+	return 0;
+}
+
+/*
+ * libxl__build_post's part, the primary console (libxl_console.c) and
+ * /libxl/N/dm-version: everything but the name, once the memory is in.
+ */
+static int
+fill_post(struct xen_restore *r, xs_transaction_t t, const void *arg)
+{
+	const char *dp = r->dom_path, *lp = r->libxl_path, *vp = r->vm_path;
+	uint32_t id = r->domid;
+	char v[128], bp[96], st[32];
+	struct timeval now;
+	unsigned int i;
+	struct xs_permissions ro[2] = {
+		{ r->console_domid, XS_PERM_NONE }, { id, XS_PERM_READ },
+	};
+
+	(void)arg;
+#define PUT(perm, val, ...) \
+	if (xput(id, t, perm, val, __VA_ARGS__) < 0) return -1
+	snprintf(v, sizeof(v), "%" PRId64, r->c.max_memkb);
+	PUT(P_KEEP, v, "%s/memory/static-max", dp);
+	snprintf(v, sizeof(v), "%" PRId64, r->c.target_memkb -
+	    r->c.video_memkb);
+	PUT(P_KEEP, v, "%s/memory/target", dp);
+	snprintf(v, sizeof(v), "%" PRId64, r->c.video_memkb);
+	PUT(P_KEEP, v, "%s/memory/videoram", dp);
+	snprintf(v, sizeof(v), "%u", id);
+	PUT(P_KEEP, v, "%s/domid", dp);
+	snprintf(v, sizeof(v), "%u", r->store_port);
+	PUT(P_KEEP, v, "%s/store/port", dp);
+	snprintf(v, sizeof(v), "%lu", r->store_gfn);
+	PUT(P_KEEP, v, "%s/store/ring-ref", dp);
+	for (i = 0; i < r->c.max_vcpus; i++)
+		PUT(P_KEEP, r->c.avail[i] ? "online" : "offline",
+		    "%s/cpu/%u/availability", dp, i);
+
+	gettimeofday(&now, NULL);
+	snprintf(st, sizeof(st), "%lld.%02ld", (long long)now.tv_sec,
+	    (long)now.tv_usec / 10000);
+	if (r->c.pv) {
+		PUT(P_KEEP, "linux", "%s/image/ostype", vp);
+		if (r->c.kernel != NULL)
+			PUT(P_KEEP, r->c.kernel, "%s/image/kernel", vp);
+		if (r->c.ramdisk != NULL)
+			PUT(P_KEEP, r->c.ramdisk, "%s/image/ramdisk", vp);
+		if (r->c.cmdline != NULL)
+			PUT(P_KEEP, r->c.cmdline, "%s/image/cmdline", vp);
+	}
+	PUT(P_KEEP, st, "%s/start_time", vp);
+	if (r->c.dm_version != NULL)
+		PUT(P_KEEP, r->c.dm_version, "%s/dm-version", lp);
+
+	/* console 0: its frontend is read-only to the guest */
+	snprintf(bp, sizeof(bp), "/local/domain/%u/backend/console/%u/0",
+	    r->console_domid, id);
+	xs_rm(xen_xsh, t, bp);
+	if (!xs_mkdir(xen_xsh, t, bp) ||
+	    !xs_set_permissions(xen_xsh, t, bp, ro, 2)) {
+		xp_seterr(XE_SYS, "xenstore: %s", bp);
+		return -1;
+	}
+	snprintf(v, sizeof(v), "%s/console", dp);
+	xs_rm(xen_xsh, t, v);
+	if (!xs_mkdir(xen_xsh, t, v) ||
+	    !xs_set_permissions(xen_xsh, t, v, ro, 2)) {
+		xp_seterr(XE_SYS, "xenstore: %s", v);
+		return -1;
+	}
+	PUT(P_KEEP, bp, "%s/console/backend", dp);
+	snprintf(st, sizeof(st), "%u", r->console_domid);
+	PUT(P_KEEP, st, "%s/console/backend-id", dp);
+	PUT(P_KEEP, CONSOLE_LIMIT, "%s/console/limit", dp);
+	PUT(P_KEEP, "xenconsoled", "%s/console/type", dp);
+	PUT(P_KEEP, "pty", "%s/console/output", dp);
+	PUT(P_KEEP, "", "%s/console/tty", dp);
+	snprintf(st, sizeof(st), "%u", r->console_port);
+	PUT(P_KEEP, st, "%s/console/port", dp);
+	snprintf(st, sizeof(st), "%lu", r->console_gfn);
+	PUT(P_KEEP, st, "%s/console/ring-ref", dp);
+	snprintf(st, sizeof(st), "%u", id);
+	PUT(P_KEEP, v, "%s/frontend", bp);
+	PUT(P_KEEP, st, "%s/frontend-id", bp);
+	PUT(P_KEEP, "1", "%s/online", bp);
+	PUT(P_KEEP, "1", "%s/state", bp);
+	PUT(P_KEEP, "vt100", "%s/protocol", bp);
+	PUT(P_KEEP, v, "%s/device/console/0/frontend", lp);
+	PUT(P_KEEP, bp, "%s/device/console/0/backend", lp);
+	PUT(P_KEEP, st, "%s/device/console/0/frontend-id", lp);
+	PUT(P_KEEP, "1", "%s/device/console/0/online", lp);
+	PUT(P_KEEP, "1", "%s/device/console/0/state", lp);
+	PUT(P_KEEP, "vt100", "%s/device/console/0/protocol", lp);
+#undef PUT
+	return 0;
+}
+
+/* ---- the domain ---- */
+
+static int
+domid_ok(uint32_t domid)
+{
+	return domid > 0 && domid < DOMID_FIRST_RESERVED;
+}
+
+/* xc_domain_create and libxl__build_pre: an empty, paused domain. */
+static int
+make_domain(struct xen_restore *r)
+{
+	struct xr_conf *c = &r->c;
+	struct xen_domctl_createdomain cd;
+	xc_physinfo_t pi;
+	char *v;
+	int gv = c->max_grant_version, hap = c->hap;
+	int rc;
+	uint32_t domid = 0;
+
+	memset(&pi, 0, sizeof(pi));
+	if (xc_physinfo(xen_xch, &pi) < 0) {
+		xp_seterr(XE_SYS, "xc_physinfo");
+		return -1;
+	}
+	if (gv < 0)
+		gv = pi.capabilities & XEN_SYSCTL_PHYSCAP_gnttab_v2 ? 2 :
+		    pi.capabilities & XEN_SYSCTL_PHYSCAP_gnttab_v1 ? 1 : 0;
+	if (hap < 0)
+		hap = !!(pi.capabilities & XEN_SYSCTL_PHYSCAP_hap);
+	if (!c->pv && !hap && !(pi.capabilities & XEN_SYSCTL_PHYSCAP_shadow)) {
+		xp_seterr(XE_STATE, "this Xen has neither HAP nor shadow "
+		    "paging for a PVH guest");
+		return -1;
+	}
+	c->hap = hap;
+
+	memset(&cd, 0, sizeof(cd));
+	cd.max_vcpus = c->max_vcpus;
+	cd.max_evtchn_port = c->event_channels;
+	cd.max_grant_frames = c->max_grant_frames;
+	cd.max_maptrack_frames = c->max_maptrack_frames;
+	cd.grant_opts = XEN_DOMCTL_GRANT_version(gv);
+	memcpy(cd.handle, c->handle, sizeof(cd.handle));
+	if (!c->pv) {
+		cd.flags |= XEN_DOMCTL_CDF_hvm;
+		if (hap)
+			cd.flags |= XEN_DOMCTL_CDF_hap;
+		cd.arch.emulation_flags = XEN_X86_EMU_LAPIC;
+		if (c->nested)
+			cd.flags |= XEN_DOMCTL_CDF_nested_virt;
+	}
+	if (c->vpmu)
+		cd.flags |= XEN_DOMCTL_CDF_vpmu;
+	if (c->msr_relaxed)
+		cd.arch.misc_flags |= XEN_X86_MSR_RELAXED;
+	if (xc_domain_create(xen_xch, &domid, &cd) < 0) {
+		xp_seterr(XE_SYS, "xc_domain_create");
+		return -1;
+	}
+	r->domid = domid;
+	r->created = 1;
+
+	if (xc_domain_max_vcpus(xen_xch, domid, c->max_vcpus) < 0) {
+		xp_seterr(XE_SYS, "domain %u: xc_domain_max_vcpus", domid);
+		return -1;
+	}
+	if (xc_domain_setmaxmem(xen_xch, domid, (c->max_memkb >
+	    c->target_memkb ? c->max_memkb : c->target_memkb) +
+	    MAXMEM_EXTRA_KB) < 0) {
+		xp_seterr(XE_SYS, "domain %u: xc_domain_setmaxmem", domid);
+		return -1;
+	}
+	if (!c->pv && (xc_hvm_param_set(xen_xch, domid, HVM_PARAM_TIMER_MODE,
+	    c->timer_mode) < 0 || xc_hvm_param_set(xen_xch, domid,
+	    HVM_PARAM_ALTP2M, c->altp2m) < 0)) {
+		xp_seterr(XE_SYS, "domain %u: xc_hvm_param_set", domid);
+		return -1;
+	}
+	if (c->pv && xc_domain_set_memmap_limit(xen_xch, domid,
+	    c->max_memkb + c->slack_memkb) < 0) {
+		xp_seterr(XE_SYS, "domain %u: xc_domain_set_memmap_limit",
+		    domid);
+		return -1;
+	}
+	if (xc_domain_set_tsc_info(xen_xch, domid, c->tsc_mode, 0, 0, 0) < 0) {
+		xp_seterr(XE_SYS, "domain %u: xc_domain_set_tsc_info", domid);
+		return -1;
+	}
+	if (!c->pv && xc_set_paging_mempool_size(xen_xch, domid,
+	    (uint64_t)c->shadow_memkb << 10) < 0) {
+		xp_seterr(XE_SYS, "domain %u: paging pool of %" PRId64 " KiB",
+		    domid, c->shadow_memkb);
+		return -1;
+	}
+
+	v = xget(XBT_NULL, "/tool/xenstored/domid");
+	r->store_domid = v ? strtoul(v, NULL, 10) : 0;
+	free(v);
+	v = xget(XBT_NULL, "/tool/xenconsoled/domid");
+	r->console_domid = v ? strtoul(v, NULL, 10) : 0;
+	free(v);
+	if ((rc = xc_evtchn_alloc_unbound(xen_xch, domid, r->store_domid)) <
+	    0) {
+		xp_seterr(XE_SYS, "domain %u: xenstore event channel", domid);
+		return -1;
+	}
+	r->store_port = rc;
+	if ((rc = xc_evtchn_alloc_unbound(xen_xch, domid, r->console_domid)) <
+	    0) {
+		xp_seterr(XE_SYS, "domain %u: console event channel", domid);
+		return -1;
+	}
+	r->console_port = rc;
+	return 0;
+}
+
+/* ---- the restore thread ---- */
+
+static int
+static_data_done(unsigned int missing, void *data)
+{
+	struct xen_restore *r = data;
+
+	/* a stream older than CPUID/MSR records: what libxl does for it */
+	if ((missing & XGR_SDD_MISSING_CPUID) && xc_cpuid_apply_policy(r->xch,
+	    r->domid, true, NULL, 0, true, false, false, NULL, 0) < 0)
+		return -1;
+	return 0;
+}
+
+static void *
+restore_thread(void *arg)
+{
+	struct xen_restore *r = arg;
+	struct restore_callbacks cb;
+
+	memset(&cb, 0, sizeof(cb));
+	cb.static_data_done = static_data_done;
+	cb.data = r;
+	r->rc = xc_domain_restore(r->xch, r->sock_r, r->domid, r->store_port,
+	    &r->store_gfn, r->store_domid, r->console_port, &r->console_gfn,
+	    r->console_domid, XC_STREAM_PLAIN, &cb, -1);
+	r->err = errno;
+	/* whatever the outcome, the writer stops here (EPIPE) */
+	shutdown(r->sock_r, SHUT_RDWR);
+	return NULL;
+}
+
+static int
+start_thread(struct xen_restore *r)
+{
+	sigset_t all, old;
+	int sv[2], sz = SOCK_BUF, e;
+
+	r->log.lg.vmessage = xr_vmessage;
+	r->log.lg.destroy = xr_logdestroy;
+	r->xch = xc_interface_open(&r->log.lg, &r->log.lg, 0);
+	if (r->xch == NULL) {
+		xp_seterr(XE_SYS, "libxenctrl for the restore");
+		return -1;
+	}
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
+		xp_seterr(XE_SYS, "socketpair");
+		return -1;
+	}
+	r->sock_w = sv[0];
+	r->sock_r = sv[1];
+	setsockopt(r->sock_w, SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz));
+	setsockopt(r->sock_r, SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
+	/* signals are the main thread's: its I/O is what they interrupt */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	e = pthread_create(&r->thread, NULL, restore_thread, r);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (e != 0) {
+		errno = e;
+		xp_seterr(XE_SYS, "restore thread");
+		return -1;
+	}
+	r->running = 1;
+	return 0;
+}
+
+/* No more input; wait for the thread.  0 if the restore succeeded. */
+static int
+join_thread(struct xen_restore *r)
+{
+	if (r->sock_w >= 0) {
+		close(r->sock_w);
+		r->sock_w = -1;
+	}
+	if (r->running) {
+		pthread_join(r->thread, NULL);
+		r->running = 0;
+	}
+	if (r->rc == 0)
+		return 0;
+	errno = 0;
+	xp_seterr(XE_SYS, "libxenguest restore failed: %s",
+	    r->log.msg[0] ? r->log.msg : strerror(r->err));
+	return -1;
+}
+
+/* ---- the ops ---- */
+
+int
+xen_create(const struct dom_config *cfg, struct dom **dp)
+{
+	struct xen_restore *r;
+	struct dom *d;
+
+	*dp = NULL;
 	if (cfg->simulated == 1) {
 		xp_seterr(XE_STREAM, "the stream is of a simulated domain (sim "
 		    "backend), which Xen cannot run; restore it with "
 		    "XENPIPE_BACKEND=sim");
 		return -1;
 	}
-	return unsupported("create");
+	if (cfg->json == NULL) {
+		xp_seterr(XE_STREAM, "the xen backend needs an xl-format stream "
+		    "(with the domain config); this one has none");
+		return -1;
+	}
+	if (xen_handles() < 0)
+		return -1;
+	if ((d = xen_dom_new(DOMID_INVALID)) == NULL)
+		return -1;
+	if ((r = calloc(1, sizeof(*r))) == NULL) {
+		xp_seterr(XE_SYS, "restore state");
+		free(d);
+		return -1;
+	}
+	d->rst = r;
+	r->sock_w = r->sock_r = -1;
+	r->json = cfg->json;
+	snprintf(r->name, sizeof(r->name), "%s", cfg->name);
+	if (parse_conf(cfg->json, &r->c) < 0)
+		goto err;
+	if (r->c.pv != (cfg->dom_type == DHDR_TYPE_X86_PV)) {
+		xp_seterr(XE_STREAM, "domain config type does not match the "
+		    "stream's domain header");
+		goto err;
+	}
+	if (make_domain(r) < 0)
+		goto err;
+	d->domid = r->domid;
+	snprintf(r->dom_path, sizeof(r->dom_path), "/local/domain/%u",
+	    r->domid);
+	snprintf(r->libxl_path, sizeof(r->libxl_path), "/libxl/%u", r->domid);
+	/* the sender's own /vm/UUID when it is on this host (migration) */
+	snprintf(r->vm_path, sizeof(r->vm_path), "/vm/%s", r->c.uuid);
+	if (vm_path_used(r->vm_path, r->domid))
+		snprintf(r->vm_path, sizeof(r->vm_path), "/vm/%s-%u",
+		    r->c.uuid, r->domid);
+	if (xs_txn(r, fill_skeleton, NULL, "the domain's directories") < 0)
+		goto err;
+	if (start_thread(r) < 0)
+		goto err;
+	*dp = d;
+	return 0;
+err:
+	{
+		enum xp_errclass cls = xp_errclass();
+		char msg[512];
+
+		snprintf(msg, sizeof(msg), "%s", xp_errmsg());
+		xen_destroy(d);
+		errno = 0;
+		xp_seterr(cls, "%s", msg);
+	}
+	return -1;
 }
 
-int xen_feed(struct dom *d, const void *raw, size_t len) { (void)d; (void)raw; (void)len; return unsupported("feed"); }
-int xen_start(struct dom *d, const char *name, struct dom_info *info) { (void)d; (void)name; (void)info; return unsupported("start"); }
-int xen_destroy(struct dom *d) { xen_close(d); return unsupported("destroy"); }
-void xen_restore_close(struct dom *d) { (void)d; }
+int
+xen_feed(struct dom *d, const void *raw, size_t len)
+{
+	struct xen_restore *r = d->rst;
+	const char *p = raw;
+	ssize_t n;
+
+	if (r == NULL || r->sock_w < 0) {
+		xp_seterr(XE_STATE, "feed: no restore in progress");
+		return -1;
+	}
+	while (len > 0) {
+		n = send(r->sock_w, p, len, MSG_NOSIGNAL);
+		if (n < 0 && errno == EINTR && !xp_interrupted)
+			continue;
+		if (n < 0 && (errno == EPIPE || errno == ECONNRESET)) {
+			if (join_thread(r) == 0)	/* stopped early, yet ok */
+				xp_seterr(XE_STREAM, "libxenguest ended the "
+				    "restore before the end of the stream");
+			return -1;
+		}
+		if (n < 0) {
+			xp_seterr(XE_SYS, "writing to libxenguest's restore");
+			return -1;
+		}
+		p += n;
+		len -= n;
+	}
+	return 0;
+}
+
+/* A domain other than ours named name, not dying: its info; 0 none, -1 error. */
+static int
+name_holder(const char *name, uint32_t self, struct dom_info *out)
+{
+	xc_domaininfo_t xi[64];
+	struct dom_info info;
+	uint32_t next = 1;
+	int got, i, found = 0;
+
+	for (;;) {
+		got = xc_domain_getinfolist(xen_xch, next, 64, xi);
+		if (got < 0) {
+			xp_seterr(XE_SYS, "xc_domain_getinfolist");
+			return -1;
+		}
+		for (i = 0; i < got; i++) {
+			if (xi[i].domain == self ||
+			    (xi[i].flags & XEN_DOMINF_dying))
+				continue;
+			xen_fill_info(&xi[i], &info);
+			if (strcmp(info.name, name) == 0) {
+				*out = info;
+				found = 1;
+			}
+		}
+		if (got < 64 || found)
+			return found;
+		next = xi[got - 1].domain + 1;
+	}
+}
+
+struct rename {
+	uint32_t old;		/* the suspended holder, or DOMID_INVALID */
+	const char *name;
+};
+
+/* Both names in one transaction: the old one's NAME--migratedaway, ours. */
+static int
+fill_names(struct xen_restore *r, xs_transaction_t t, const void *arg)
+{
+	const struct rename *rn = arg;
+	char away[DOM_NAME_MAX + sizeof(SUFFIX_AWAY)], *ovm;
+	int rc = 0;
+
+	if (rn->old != DOMID_INVALID) {
+		snprintf(away, sizeof(away), "%s%s", rn->name, SUFFIX_AWAY);
+		ovm = xget(t, "/local/domain/%u/vm", rn->old);
+		if (xput(0, t, P_KEEP, away, "/local/domain/%u/name",
+		    rn->old) < 0 || (ovm != NULL && xput(0, t, P_KEEP, away,
+		    "%s/name", ovm) < 0))
+			rc = -1;
+		free(ovm);
+		if (rc < 0)
+			return -1;
+	}
+	if (xput(0, t, P_KEEP, rn->name, "%s/name", r->dom_path) < 0 ||
+	    xput(0, t, P_KEEP, rn->name, "%s/name", r->vm_path) < 0)
+		return -1;
+	return 0;
+}
+
+/*
+ * Give our domain name: a suspended holder becomes NAME--migratedaway, a
+ * live one is refused.  *old: the renamed domain, DOMID_INVALID if none.
+ */
+static int
+take_name(struct xen_restore *r, const char *name, uint32_t *old)
+{
+	struct dom_info h, h2;
+	struct rename rn = { DOMID_INVALID, name };
+	char away[DOM_NAME_MAX + sizeof(SUFFIX_AWAY)];
+	int rc;
+
+	*old = DOMID_INVALID;
+	if ((rc = name_holder(name, r->domid, &h)) < 0)
+		return -1;
+	if (rc == 1 && h.state != DOM_SUSPENDED) {
+		xp_seterr(XE_STATE, "domain %s (id %u) is %s: it keeps its "
+		    "name; restore under another with -n NAME", name, h.domid,
+		    dom_state_name(h.state));
+		return -1;
+	}
+	if (rc == 1) {
+		snprintf(away, sizeof(away), "%s%s", name, SUFFIX_AWAY);
+		if ((rc = name_holder(away, r->domid, &h2)) < 0)
+			return -1;
+		if (rc == 1) {
+			xp_seterr(XE_STATE, "%s is suspended, but %s (id %u) "
+			    "exists already: destroy it first", name, away,
+			    h2.domid);
+			return -1;
+		}
+		rn.old = h.domid;
+	}
+	rc = xs_txn(r, fill_names, &rn, "the domain's name");
+	if (rc == 0)
+		*old = rn.old;
+	return rc;
+}
+
+/* Put a renamed holder's name back (start failed after take_name). */
+static void
+give_back_name(const char *name, uint32_t old)
+{
+	char *ovm;
+
+	if (old == DOMID_INVALID)
+		return;
+	ovm = xget(XBT_NULL, "/local/domain/%u/vm", old);
+	xput(0, XBT_NULL, P_KEEP, name, "/local/domain/%u/name", old);
+	if (ovm != NULL)
+		xput(0, XBT_NULL, P_KEEP, name, "%s/name", ovm);
+	free(ovm);
+}
+
+/* /var/lib/xen/userdata-d.DOMID.UUID.libxl-json: what xl reads back. */
+static int
+write_userdata(struct xen_restore *r)
+{
+	char path[256], tmp[272];
+	size_t len = strlen(r->json) + 1;	/* libxl keeps the NUL */
+	ssize_t n;
+	int fd;
+
+	if (mkdir(XEN_LIB_DIR, 0755) < 0 && errno != EEXIST) {
+		xp_seterr(XE_SYS, "%s", XEN_LIB_DIR);
+		return -1;
+	}
+	snprintf(path, sizeof(path), XEN_LIB_DIR "/userdata-d.%u.%s.libxl-json",
+	    r->domid, r->c.uuid);
+	snprintf(tmp, sizeof(tmp), XEN_LIB_DIR "/userdata-n.%u.%s.libxl-json",
+	    r->domid, r->c.uuid);
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+	    0644)) < 0) {
+		xp_seterr(XE_SYS, "%s", tmp);
+		return -1;
+	}
+	n = write(fd, r->json, len);
+	if (n != (ssize_t)len || fsync(fd) < 0) {
+		if (n >= 0 && n != (ssize_t)len)
+			errno = EIO;
+		xp_seterr(XE_SYS, "%s", tmp);
+		close(fd);
+		unlink(tmp);
+		return -1;
+	}
+	close(fd);
+	if (rename(tmp, path) < 0) {
+		xp_seterr(XE_SYS, "%s", path);
+		unlink(tmp);
+		return -1;
+	}
+	return 0;
+}
+
+int
+xen_start(struct dom *d, const char *name, struct dom_info *info)
+{
+	struct xen_restore *r = d->rst;
+	xc_domaininfo_t xi;
+	uint32_t old = DOMID_INVALID;
+
+	if (r == NULL) {
+		xp_seterr(XE_STATE, "start: no restore in progress");
+		return -1;
+	}
+	if (join_thread(r) < 0)
+		return -1;
+	if (xen_getinfo(r->domid, &xi) < 0)
+		return -1;
+	if (xi.flags & (XEN_DOMINF_dying | XEN_DOMINF_shutdown)) {
+		xp_seterr(XE_STATE, "domain %u died during the restore",
+		    r->domid);
+		return -1;
+	}
+	/* named before xenconsoled sees it: its log file takes the name */
+	if (take_name(r, name, &old) < 0)
+		return -1;
+	if (xs_txn(r, fill_post, NULL, "the domain's entries") < 0)
+		goto err;
+	if (write_userdata(r) < 0)
+		goto err;
+	if (!xs_introduce_domain(xen_xsh, r->domid, r->store_gfn,
+	    r->store_port)) {
+		xp_seterr(XE_SYS, "xenstore: introducing domain %u", r->domid);
+		goto err;
+	}
+	if (xc_domain_unpause(xen_xch, r->domid) < 0) {
+		xp_seterr(XE_SYS, "domain %u: xc_domain_unpause", r->domid);
+		goto err;
+	}
+	if (xen_getinfo(r->domid, &xi) < 0)
+		return -1;	/* it runs: the name stays */
+	xen_fill_info(&xi, info);
+	return 0;
+err:
+	give_back_name(name, old);
+	return -1;
+}
+
+/* Each /libxl/N/device/KIND/ID/backend: the backend directories. */
+static void
+rm_backends(const char *libxl_path)
+{
+	char **kinds, **ids, *bp;
+	unsigned int nk, ni, k, i;
+	char p[256];
+
+	snprintf(p, sizeof(p), "%s/device", libxl_path);
+	if ((kinds = xs_directory(xen_xsh, XBT_NULL, p, &nk)) == NULL)
+		return;
+	for (k = 0; k < nk; k++) {
+		snprintf(p, sizeof(p), "%s/device/%s", libxl_path, kinds[k]);
+		if ((ids = xs_directory(xen_xsh, XBT_NULL, p, &ni)) == NULL)
+			continue;
+		for (i = 0; i < ni; i++) {
+			bp = xget(XBT_NULL, "%s/device/%s/%s/backend",
+			    libxl_path, kinds[k], ids[i]);
+			if (bp != NULL && strncmp(bp, "/local/domain/", 14) == 0)
+				xs_rm(xen_xsh, XBT_NULL, bp);
+			free(bp);
+		}
+		free(ids);
+	}
+	free(kinds);
+}
+
+int
+xen_destroy(struct dom *d)
+{
+	struct xen_restore *r = d->rst;
+	xc_domaininfo_t xi;
+	char uuid[37], dp[64], lp[64], pat[128], *vm;
+	glob_t g;
+	size_t i;
+	int rc = 0, have = 0;
+
+	if (r != NULL) {
+		if (r->sock_w >= 0 || r->running)
+			join_thread(r);
+		if (!r->created)
+			goto out;
+		d->domid = r->domid;
+	}
+	if (!domid_ok(d->domid) || xen_handles() < 0)
+		goto out;
+	if (xc_domain_getinfolist(xen_xch, d->domid, 1, &xi) == 1 &&
+	    xi.domain == d->domid) {
+		have = 1;
+		uuid_string(xi.handle, uuid);
+	}
+	snprintf(dp, sizeof(dp), "/local/domain/%u", d->domid);
+	snprintf(lp, sizeof(lp), "/libxl/%u", d->domid);
+	vm = xget(XBT_NULL, "%s/vm", dp);
+	if (have && xc_domain_destroy(xen_xch, d->domid) < 0) {
+		xp_seterr(XE_SYS, "domain %u: xc_domain_destroy", d->domid);
+		rc = -1;
+		free(vm);
+		goto out;
+	}
+	rm_backends(lp);
+	if (vm != NULL && strncmp(vm, "/vm/", 4) == 0 &&
+	    !vm_path_used(vm, d->domid))
+		xs_rm(xen_xsh, XBT_NULL, vm);
+	free(vm);
+	xs_rm(xen_xsh, XBT_NULL, dp);
+	xs_rm(xen_xsh, XBT_NULL, lp);
+	if (have) {
+		snprintf(pat, sizeof(pat), XEN_LIB_DIR "/userdata-?.%u.%s.*",
+		    d->domid, uuid);
+		if (glob(pat, 0, NULL, &g) == 0) {
+			for (i = 0; i < g.gl_pathc; i++)
+				unlink(g.gl_pathv[i]);
+			globfree(&g);
+		}
+	}
+out:
+	xen_close(d);
+	return rc;
+}
+
+void
+xen_restore_close(struct dom *d)
+{
+	struct xen_restore *r = d->rst;
+
+	if (r == NULL)
+		return;
+	if (r->sock_w >= 0)
+		close(r->sock_w);
+	r->sock_w = -1;
+	if (r->running)
+		pthread_join(r->thread, NULL);
+	if (r->sock_r >= 0)
+		close(r->sock_r);
+	if (r->xch != NULL)
+		xc_interface_close(r->xch);
+	free_conf(&r->c);
+	free(r);
+	d->rst = NULL;
+}
