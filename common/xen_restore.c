@@ -585,8 +585,10 @@ fill_post(struct xen_restore *r, xs_transaction_t t, const void *arg)
 	};
 
 	(void)arg;
-#define PUT(perm, val, ...) \
-	if (xput(id, t, perm, val, __VA_ARGS__) < 0) return -1
+#define PUT(perm, val, ...) do { \
+	if (xput(id, t, perm, val, __VA_ARGS__) < 0) \
+		return -1; \
+} while (0)
 	snprintf(v, sizeof(v), "%" PRId64, r->c.max_memkb);
 	PUT(P_KEEP, v, "%s/memory/static-max", dp);
 	snprintf(v, sizeof(v), "%" PRId64, r->c.target_memkb -
@@ -898,6 +900,8 @@ xen_create(const struct dom_config *cfg, struct dom **dp)
 	}
 	d->rst = r;
 	r->sock_w = r->sock_r = -1;
+	r->rc = -1;		/* until the thread says otherwise */
+	r->err = ECHILD;
 	r->json = cfg->json;
 	snprintf(r->name, sizeof(r->name), "%s", cfg->name);
 	if (parse_conf(cfg->json, &r->c) < 0)
