@@ -36,13 +36,15 @@ MON=$!
 serve() {
 	mkdir -p $S/cmd
 	touch $S/cmd/ready
-	echo "DOM0-SERVE: ready"
+	# never the console: under a flood of hypervisor messages a write to
+	# it blocked this loop for good
+	echo "ready $(date +%T)" >> $S/cmd/log
 	while [ ! -e $S/cmd/stop ]; do
 		for f in $S/cmd/*.sh; do
 			[ -e "$f" ] || continue
 			b=${f%.sh}
 			mv "$f" "$b.run" || continue
-			echo "DOM0-SERVE: $(basename $b)"
+			echo "$(date +%T) $(basename $b)" >> $S/cmd/log
 			(
 				bash -c '. $1/lab/lib.bash; . $2' serve $S "$b.run" \
 				    > "$b.out" 2>&1 3>&1 < /dev/null
