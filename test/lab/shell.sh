@@ -83,6 +83,8 @@ stop)
 	i=0
 	while up && [ $i -lt 120 ]; do sleep 2; i=$((i + 2)); done
 	up && kill -- -"$(cat $ST/pid)" 2>/dev/null
+	# timeout(1) runs QEMU in a process group of its own
+	pkill -f "path=$S," 2>/dev/null || true
 	rm -f $ST/pid
 	echo "lab $GUEST stopped"
 	;;
