@@ -8,7 +8,9 @@
 #   4175: xen-hypervisor-4.17-amd64=4.17.5+72-g01140da4e8-1, the bookworm
 #         point release (shadow paging: PV save and live migration), tools
 #         from bookworm main
-# Result: xen (uncompressed multiboot ELF), vmlinuz, dom0.zst, versions.
+# Result: xen (uncompressed multiboot ELF), vmlinuz, dom0.zst, versions,
+# guest-modules/ (the guest's xen-blkfront and xen-netfront from the same
+# kernel, and "order": their names in insmod order; mkguest.sh copies them).
 # Exit 0 built or up to date, 1 failed, 77 no network (apt-get update failed).
 set -eu
 V=$1
@@ -18,8 +20,12 @@ C=$CACHE/$V
 STAMP=$(cat "$LAB/build.sh" "$LAB/dom0-init.sh" | sha256sum | cut -c1-16)
 XEN4175=4.17.5+72-g01140da4e8-1
 HOSTPKGS="qemu-system-x86 debootstrap busybox-static cpio zstd kmod gcc libc6-dev libxen-dev"
-DOM0PKGS="xen-utils-4.17 xenstore-utils bats python3 liblz4-1 libyajl2"
-MODS="xen-evtchn xen-gntdev xen-gntalloc xen-privcmd xenfs xen-blkback xen-netback 9p 9pnet_virtio virtio_pci"
+DOM0PKGS="xen-utils-4.17 xenstore-utils bats python3 liblz4-1 libyajl2 iputils-ping"
+# dom0's modules (dom0-init.sh modprobes them): bridge (+ stp, llc) and loop
+# for the guest's vif and disk (LAB_DEVICES); none is built into Debian's 6.1
+MODS="xen-evtchn xen-gntdev xen-gntalloc xen-privcmd xenfs xen-blkback xen-netback 9p 9pnet_virtio virtio_pci bridge loop"
+# the guest's (guest-init.sh insmods them in the order of guest-modules/order)
+GUESTMODS="xen-blkfront xen-netfront"
 
 case $V in
 4177|4175) ;;
@@ -91,6 +97,13 @@ for m in $MODS; do /sbin/modprobe -d x -S $KV --show-depends $m; done |
 	cp $f $R/$rel
 done
 /sbin/depmod -b $R $KV
+mkdir -p guest-modules
+for m in $GUESTMODS; do /sbin/modprobe -d x -S $KV --show-depends $m; done |
+    awk '$1 == "insmod" && !seen[$2]++ {print $2}' | while read -r f; do
+	b=$(basename $f .ko)
+	cp $f guest-modules/$b.ko
+	echo $b >> guest-modules/order
+done
 mkdir -p $R/mnt/host $R/var/log/xen/console $R/var/lib/xen $R/run
 cp "$LAB/dom0-init.sh" $R/init
 chmod +x $R/init
@@ -101,6 +114,7 @@ rm -rf $R x/lib/modules
 
 { echo "kernel linux-image-$KV"
   echo "xen $(dpkg-deb -f debs/xen-hypervisor-*.deb Version) shadow_paging=$shadow"
+  echo "guest modules: $(echo $(cat guest-modules/order))"
   cat dom0-packages; } > versions
 echo "$STAMP" > stamp
 echo "lab $V: built"

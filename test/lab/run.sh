@@ -49,7 +49,7 @@ if [ -d "$BIN" ]; then
 fi
 cp "$LAB"/*.bats "$LAB/lib.bash" "$LAB/dom0-run.sh" $S/lab/
 cp $C/vmlinuz $S/guest/vmlinuz
-sh "$LAB/mkguest.sh" $S/guest
+sh "$LAB/mkguest.sh" $S/guest $C/guest-modules
 LOG=$RUN/console.log
 : > $LOG
 : > $S/out/tap
