@@ -57,6 +57,7 @@ exec)
 		mv "$S/bin/.$(basename "$f").new" "$S/bin/$(basename "$f")"
 	done
 	cp "$LAB"/*.bats "$LAB/lib.bash" "$LAB/dom0-run.sh" $S/lab/
+	mkdir -p $S/lab/wip && cp "$LAB"/wip/*.bats $S/lab/wip/
 	id=$(date +%s%N)-$$
 	shift 2
 	printf '%s\n' "$*" > $S/cmd/$id.tmp

@@ -2,7 +2,7 @@
 # real guest (the xen backend), and interop with xl both ways.  The guest
 # proves each one: same boot id, its counter goes on, memguard finds no
 # bad page (keep_running in lib.bash).
-load lib
+load ../lib
 
 F=$LAB_WORK/$G.xp		# a stream written by our programs
 XLF=$LAB_WORK/$G.xl		# one written by xl save
@@ -146,7 +146,7 @@ live_pause() { op_pause "$P0"; }
 	pid=$!
 	# kill it once it has built its domain
 	for i in $(seq 1 300); do
-		[ "$(xl list | awk -v g=$G '$1 == g' | wc -l)" -gt 1 ] && break
+		xl list | awk -v g=$G--incoming '$1 == g { f = 1 } END { exit !f }' && break
 		sleep 0.2
 	done
 	pkill -TERM -x dom-resume
