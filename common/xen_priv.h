@@ -48,6 +48,12 @@ int xen_resume(struct dom *d);
 int xen_throttle(struct dom *d, unsigned int pct);
 int xen_write_static(struct dom *d, struct sw *sw);
 int xen_write_context(struct dom *d, struct sw *sw);
+/*
+ * Records between STATIC_DATA_END and the first page: X86_PV_P2M_FRAMES
+ * for a PV guest (libxenguest's restore needs it before any PAGE_DATA);
+ * nothing for HVM.  Wants a backend op called by save_begin.
+ */
+int xen_write_start(struct dom *d, struct sw *sw);
 /* Frees d->save; called by xen_close. */
 void xen_save_close(struct dom *d);
 
