@@ -23,7 +23,7 @@ mg() { xsr "memguard/$1"; }
 wait_above() {
 	local end=$(( $(date +%s) + ${3:-90} )) v
 	while [ "$(date +%s)" -lt $end ]; do
-		v=$(xsr "$1")
+		v=$(xsr "$1") || v=
 		if [ -n "$v" ] && [ "$v" -gt "$2" ]; then
 			echo "$v"
 			return 0
