@@ -25,6 +25,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "progress.h"
 #include "xen_priv.h"	/* xenctrl.h first: xenguest.h needs it */
 
 #include <xenforeignmemory.h>
@@ -413,15 +414,6 @@ xen_unpause(struct dom *d)
 	return 0;
 }
 
-static uint64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* 1: suspended, 0: not yet, -1: gone or shut down otherwise. */
 static int
 check_suspended(struct dom *d)
@@ -534,7 +526,7 @@ xen_suspend(struct dom *d)
 		xp_seterr(XE_SYS, "domain %u: write %s", d->domid, path);
 		goto out;
 	}
-	t0 = now_ms();
+	t0 = now_ns() / 1000000;
 	pfd.fd = xs_fileno(xen_xsh);
 	pfd.events = POLLIN;
 	for (;;) {
@@ -545,7 +537,7 @@ xen_suspend(struct dom *d)
 		}
 		if (!acked)
 			acked = suspend_acked(path);
-		if (!acked && now_ms() - t0 > SUSPEND_ACK_MS) {
+		if (!acked && now_ns() / 1000000 - t0 > SUSPEND_ACK_MS) {
 			rc = suspend_withdraw(path);
 			if (rc != 0) {
 				xp_seterr(XE_STATE, "domain %u: the guest did "
@@ -557,7 +549,7 @@ xen_suspend(struct dom *d)
 			}
 			acked = 1;
 		}
-		if (now_ms() - t0 > SUSPEND_MS) {
+		if (now_ns() / 1000000 - t0 > SUSPEND_MS) {
 			xp_seterr(XE_STATE, "domain %u: the guest took the "
 			    "suspend request but had not suspended after "
 			    "%d s", d->domid, SUSPEND_MS / 1000);

@@ -4,22 +4,6 @@ load lib
 
 setup() { ensure_guest; }
 
-xl_save_restore() {
-	local t
-	rm -f $SAVE
-	t=$(now)
-	xl save $G $SAVE
-	fig "xl save: $(since $t)s, $(stat -c %s $SAVE) bytes"
-	! xl domid $G 2>/dev/null
-	t=$(now)
-	xl restore $SAVE 3>/dev/null
-	fig "xl restore: $(since $t)s"
-}
-
-xl_migrate() {
-	xl migrate -s '' $G 'xl migrate-receive' 3>/dev/null
-}
-
 @test "xl save + xl restore keep the guest running, memory intact" {
 	keep_running xl_save_restore
 }

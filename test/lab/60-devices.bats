@@ -10,22 +10,6 @@ G=devguest
 LAB_DEVICES=1
 load lib
 
-xl_save_restore() {
-	local t
-	rm -f $SAVE
-	t=$(now)
-	xl save $G $SAVE
-	fig "xl save: $(since $t)s, $(stat -c %s $SAVE) bytes"
-	! xl domid $G 2>/dev/null
-	t=$(now)
-	xl restore $SAVE 3>/dev/null
-	fig "xl restore: $(since $t)s"
-}
-
-xl_migrate() {
-	xl migrate -s '' $G 'xl migrate-receive' 3>/dev/null
-}
-
 # the guest's vif and vbd backends in dom0's xenstore: "vif:ID vbd:ID"
 backends() {
 	echo "vif:$(xenstore-list /local/domain/0/backend/vif 2>/dev/null | tr '\n' ' ')" \

@@ -234,3 +234,21 @@ net_ok() {
 }
 
 devices_ok() { disk_ok "$@" && net_ok "$@"; }
+
+# xl's own save + restore of the guest, and its localhost migration: the
+# reference the suites hold xenpipe and the devices to.
+xl_save_restore() {
+	local t
+	rm -f $SAVE
+	t=$(now)
+	xl save $G $SAVE
+	fig "xl save: $(since $t)s, $(stat -c %s $SAVE) bytes"
+	! xl domid $G 2>/dev/null
+	t=$(now)
+	xl restore $SAVE 3>/dev/null
+	fig "xl restore: $(since $t)s"
+}
+
+xl_migrate() {
+	xl migrate -s '' $G 'xl migrate-receive' 3>/dev/null
+}

@@ -100,7 +100,6 @@ live_pause() { op_pause "$P0"; }
 
 @test "live, localhost: mem-dump -l | dirty-track | dom-suspend | dom-resume while memguard writes; pause next to xl migrate's" {
 	local xl_pause ours_pause t bytes
-	xl_migrate() { xl migrate -s '' $G 'xl migrate-receive' 3>/dev/null; }
 	live_ours() {
 		set -o pipefail
 		mem-dump -l $G | dirty-track $G | dom-suspend -v $G 2> $ERR |
