@@ -96,7 +96,10 @@ trap cleanup EXIT
 
 # The state of a domain here (running, suspended, ...), empty if none.
 dom_state() {
-	dom-list | awk -v d="$1" 'NR > 1 && ($1 == d || $2 == d) { print $NF; exit }'
+	# by the header's name, not position: columns get added
+	dom-list | awk -v d="$1" '
+		NR == 1 { for (i = 1; i <= NF; i++) if ($i == "State") col = i; next }
+		col && ($1 == d || $2 == d) { print $col; exit }'
 }
 
 # Destroying the source: there is no xenpipe program for it (yet), so it
