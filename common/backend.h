@@ -105,6 +105,12 @@ struct backend {
 	int (*throttle)(struct dom *d, unsigned int pct);
 	/* Records that precede STATIC_DATA_END (CPUID/MSR policy, PV info). */
 	int (*write_static)(struct dom *d, struct sw *sw);
+	/*
+	 * Records right after STATIC_DATA_END, before any memory: a PV
+	 * guest's X86_PV_P2M_FRAMES (the restorer needs them to place pages).
+	 * Writes nothing for HVM and sim.
+	 */
+	int (*write_start)(struct dom *d, struct sw *sw);
 	/* Records that follow the memory: TSC, HVM params/context, vCPUs. */
 	int (*write_context)(struct dom *d, struct sw *sw);
 

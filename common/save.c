@@ -88,7 +88,8 @@ save_begin(struct save *s)
 		return -1;
 	if (sw_headers(s->sw, s->info.dom_type, json) < 0 ||
 	    s->be->write_static(s->d, s->sw) < 0 ||
-	    sw_record(s->sw, REC_TYPE_STATIC_DATA_END, NULL, 0) < 0)
+	    sw_record(s->sw, REC_TYPE_STATIC_DATA_END, NULL, 0) < 0 ||
+	    s->be->write_start(s->d, s->sw) < 0)
 		goto out;
 	rc = 0;
 out:

@@ -944,6 +944,14 @@ sim_write_static(struct dom *d, struct sw *sw)
 }
 
 static int
+sim_write_start(struct dom *d, struct sw *sw)
+{
+	/* A simulated domain has no p2m to describe: nothing to write. */
+	(void)sw;
+	return need_built(d, "save it");
+}
+
+static int
 sim_write_context(struct dom *d, struct sw *sw)
 {
 	struct sim_ctx ctx;
@@ -1366,6 +1374,7 @@ const struct backend sim_backend = {
 	.resume = sim_resume,
 	.throttle = sim_throttle,
 	.write_static = sim_write_static,
+	.write_start = sim_write_start,
 	.write_context = sim_write_context,
 	.create = sim_create_dom,
 	.populate = sim_populate_pages,

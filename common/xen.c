@@ -93,9 +93,11 @@ xen_fill_info(const xc_domaininfo_t *xi, struct dom_info *info)
 		info->nr_pages = xi->tot_pages;
 	info->mem_pages = xi->tot_pages;
 	info->nr_vcpus = xi->max_vcpu_id + 1;
-	/* PEEK with no bitmap: fails (EINVAL) unless log-dirty is on */
-	info->logdirty = xc_logdirty_control(xen_xch, xi->domain,
-	    XEN_DOMCTL_SHADOW_OP_PEEK, NULL, 0, 0, NULL) == 0;
+	/*
+	 * Xen tells no one: PEEK succeeds with tracking off too (and pauses
+	 * the guest), and probing by enabling it would change the guest.
+	 */
+	info->logdirty = -1;
 	code = (xi->flags >> XEN_DOMINF_shutdownshift) & XEN_DOMINF_shutdownmask;
 	if (xi->flags & XEN_DOMINF_dying)
 		info->state = DOM_SHUTDOWN;
@@ -303,6 +305,7 @@ const struct backend xen_backend = {
 	.resume = xen_resume,
 	.throttle = xen_throttle,
 	.write_static = xen_write_static,
+	.write_start = xen_write_start,
 	.write_context = xen_write_context,
 	.create = xen_create,
 	.populate = xen_populate,

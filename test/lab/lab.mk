@@ -27,7 +27,15 @@ lab-build:
 	@test -n "$(LAB_VARIANT)" || { echo "LAB_GUEST must be pvh or pv" >&2; exit 100; }
 	sh test/lab/build.sh $(LAB_VARIANT)
 
-lab-check: all
+# Helpers the lab suites run in dom0 next to the programs (never installed).
+LAB_TOOLS = $(B)/logdirty-probe
+
+$(B)/logdirty-probe: test/lab/logdirty-probe.c | $(B)/obj
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< -lxenctrl
+
+lab-tools: $(LAB_TOOLS)
+
+lab-check: all lab-tools
 	@test -n "$(LAB_VARIANT)" || { echo "LAB_GUEST must be pvh or pv" >&2; exit 100; }
 	@rc=0; sh test/lab/build.sh $(LAB_VARIANT) || rc=$$?; \
 	if [ $$rc = 77 ]; then echo "1..0 # SKIP real-Xen lab ($(LAB_GUEST)): cache build failed: no network (apt-get update)"; exit 0; fi; \
@@ -38,4 +46,4 @@ lab-check-all:
 	$(MAKE) lab-check LAB_GUEST=pvh
 	$(MAKE) lab-check LAB_GUEST=pv
 
-.PHONY: lab-build lab-check lab-check-all
+.PHONY: lab-build lab-tools lab-check lab-check-all

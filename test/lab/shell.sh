@@ -27,7 +27,7 @@ case $cmd in
 start)
 	if up; then echo "lab $GUEST already up: $(share)"; exit 0; fi
 	mkdir -p $ST
-	(cd "$TOP" && make -s all)
+	(cd "$TOP" && make -s all lab-tools)
 	LAB_TIMEOUT=${LAB_TIMEOUT:-14400} LAB_DOM0_ARGS="lab.serve=1" \
 	    setsid sh "$LAB/run.sh" $GUEST > $ST/log 2>&1 < /dev/null &
 	echo $! > $ST/pid

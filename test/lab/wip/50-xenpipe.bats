@@ -22,8 +22,8 @@ teardown() {
 domains() { xl list | awk 'NR > 1 && $1 != "Domain-0" { print $1 }' | sort; }
 # State letters of xl list for the guest (r, b, p, s, ...).
 xlstate() { xl list $G 2>/dev/null | awk 'NR == 2 { print $5 }'; }
-# dom-list's LogDirty column for the guest.
-logdirty() { dom-list | awk -v g=$G '$1 == g { print $7 }'; }
+# Log-dirty of the guest, on or off (Xen reports it nowhere; see the probe).
+logdirty() { logdirty-probe "$(domid)"; }
 # The credit scheduler cap of the guest (0: none).
 cap() { xl sched-credit -d $G | awk 'NR == 2 { print $4 }'; }
 
