@@ -80,6 +80,8 @@ apply_page_data(struct restore *rs, const struct sr_rec *r)
 static int
 feed_record(struct restore *rs, const struct sr_rec *r)
 {
+	uint32_t i, t;
+
 	switch (r->type) {
 	case REC_TYPE_PAGE_DATA:
 		if (rs->h.xc_version >= 3 && !rs->seen_static_end) {
@@ -88,7 +90,13 @@ feed_record(struct restore *rs, const struct sr_rec *r)
 			    r->offset);
 			return -1;
 		}
-		rs->st->pages_data += r->count;
+		for (i = 0; i < r->count; i++) {
+			t = PAGE_DATA_TYPE(r->pfn_words[i]);
+			if (t == PFINFO_XALLOC)
+				rs->st->pages_zero++;
+			else if (PFINFO_HAS_DATA(t))
+				rs->st->pages_data++;
+		}
 		break;
 	case REC_TYPE_STATIC_DATA_END:
 		rs->seen_static_end = 1;
