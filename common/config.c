@@ -171,3 +171,85 @@ out:
 	yajl_tree_free(root);
 	return rc;
 }
+
+/* Emit v; the string at c_info.name (depth 2 under the root) becomes name. */
+static int
+gen_val(yajl_gen g, yajl_val v, int depth, int in_cinfo, const char *name)
+{
+	const char *k;
+	size_t i;
+	int bad = 0;
+
+	if (depth > 64)
+		return 1;	/* libxl's config is nowhere near as deep */
+	switch (v->type) {
+	case yajl_t_string:
+		return gen_str(g, YAJL_GET_STRING(v));
+	case yajl_t_number:
+		k = YAJL_GET_NUMBER(v);
+		return yajl_gen_number(g, k, strlen(k));
+	case yajl_t_true:
+	case yajl_t_false:
+		return yajl_gen_bool(g, v->type == yajl_t_true);
+	case yajl_t_null:
+		return yajl_gen_null(g);
+	case yajl_t_array:
+		bad |= yajl_gen_array_open(g);
+		for (i = 0; i < v->u.array.len; i++)
+			bad |= gen_val(g, v->u.array.values[i], depth + 1, 0,
+			    name);
+		return bad | yajl_gen_array_close(g);
+	case yajl_t_object:
+		bad |= yajl_gen_map_open(g);
+		for (i = 0; i < v->u.object.len; i++) {
+			k = v->u.object.keys[i];
+			bad |= gen_str(g, k);
+			if (in_cinfo && strcmp(k, "name") == 0)
+				bad |= gen_str(g, name);
+			else
+				bad |= gen_val(g, v->u.object.values[i],
+				    depth + 1, depth == 0 &&
+				    strcmp(k, "c_info") == 0, name);
+		}
+		return bad | yajl_gen_map_close(g);
+	default:
+		return 1;
+	}
+}
+
+char *
+config_set_name(const char *json, const char *name)
+{
+	const unsigned char *buf;
+	char errbuf[128], *out = NULL;
+	yajl_val root;
+	yajl_gen g = NULL;
+	size_t len;
+
+	if ((root = yajl_tree_parse(json, errbuf, sizeof(errbuf))) == NULL ||
+	    !YAJL_IS_OBJECT(root)) {
+		xp_seterr(XE_STATE, "domain config is not a JSON object");
+		goto out;
+	}
+	if ((g = yajl_gen_alloc(NULL)) == NULL) {
+		xp_seterr(XE_SYS, "config");
+		goto out;
+	}
+	yajl_gen_config(g, yajl_gen_beautify, 1);
+	if (gen_val(g, root, 0, 0, name) != 0 ||
+	    yajl_gen_get_buf(g, &buf, &len) != yajl_gen_status_ok) {
+		xp_seterr(XE_STATE, "domain config: cannot rewrite it");
+		goto out;
+	}
+	if ((out = malloc(len + 1)) == NULL) {
+		xp_seterr(XE_SYS, "config");
+		goto out;
+	}
+	memcpy(out, buf, len);
+	out[len] = '\0';
+out:
+	if (g != NULL)
+		yajl_gen_free(g);
+	yajl_tree_free(root);
+	return out;
+}

@@ -21,6 +21,12 @@ char *config_to_json(const struct dom_info *info, const char *backend,
  * its memory size does not tell); cfg->json is left alone.
  */
 int config_from_json(const char *json, size_t len, struct dom_config *cfg);
+/*
+ * json with c_info.name set to name, malloc'd; NULL with xp_err.  libxl
+ * keeps the name a domain was created under (NAME--incoming after a
+ * migration): the one it has now is what travels.
+ */
+char *config_set_name(const char *json, const char *name);
 /* A name a domain may have: 1..63 of [A-Za-z0-9_.-], not starting with '.' or '-'. */
 int config_valid_name(const char *name);
 

@@ -203,7 +203,7 @@ xen_config_json(struct dom *d, char **json)
 	struct dom_config cfg;
 	struct dom_info info;
 	xc_domaininfo_t xi;
-	char path[160];
+	char path[160], *named;
 
 	*json = NULL;
 	if (xen_getinfo(d->domid, &xi) < 0)
@@ -215,8 +215,15 @@ xen_config_json(struct dom *d, char **json)
 	}
 	if (*json != NULL) {
 		memset(&cfg, 0, sizeof(cfg));
-		if (config_from_json(*json, strlen(*json), &cfg) == 0)
-			return 0;
+		if (config_from_json(*json, strlen(*json), &cfg) == 0) {
+			xen_fill_info(&xi, &info);
+			if (strcmp(cfg.name, info.name) == 0)
+				return 0;
+			named = config_set_name(*json, info.name);
+			free(*json);
+			*json = named;
+			return named == NULL ? -1 : 0;
+		}
 		/* not what libxl writes: ours is better than none */
 		free(*json);
 		*json = NULL;
