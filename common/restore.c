@@ -238,6 +238,10 @@ restore_stream(const struct backend *be, int in_fd, const char *name,
 	pg = NULL;
 	st->bytes = sr_offset(rs.sr);
 	trace_point("END received, starting %s", rs.cfg.name);
+	if (xp_interrupted) {
+		xp_seterr(XE_SYS, "interrupted before the domain started");
+		goto err;
+	}
 	if (be->start(rs.d, rs.cfg.name, info) < 0)
 		goto err;
 	trace_point("started");

@@ -502,6 +502,12 @@ sr_read(struct sr *sr, void *dst, size_t len, int eof_ok, const char *what)
 	ssize_t n;
 
 	while (got < len) {
+		/* a signal that came outside read() (libraries retry EINTR) */
+		if (xp_interrupted) {
+			xp_seterr(XE_SYS, "offset %" PRIu64 ": interrupted "
+			    "while reading %s", sr->off + got, what);
+			return -1;
+		}
 		n = read(sr->fd, p + got, len - got);
 		if (n < 0) {
 			if (errno == EINTR && !xp_interrupted)

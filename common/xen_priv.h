@@ -67,4 +67,34 @@ void xen_restore_close(struct dom *d);
 
 void xen_close(struct dom *d);
 
+/*
+ * xen_dev.c: a domain's disks (vbd) and network interfaces (vif), from the
+ * libxl domain config, built in xenstore with their hotplug scripts as
+ * libxl 4.17 does for xl restore.
+ */
+struct xen_devs;	/* opaque: the disks and nics of a config */
+/*
+ * Parse the config JSON with libxl's defaults.  Refuses (XE_STREAM) the
+ * other device kinds and what we cannot rebuild: only phy-backed vbd
+ * (backend phy, or unknown/absent with a block device, a file or a script)
+ * with a pdev_path, and vif nictype vif (default bridge xenbr0, script
+ * vif-bridge, a random 00:16:3e mac when it has none); at most 16 of each.
+ * 0 and *out NULL when there are none: every function here takes NULL.
+ */
+int xen_devs_parse(const char *json, struct xen_devs **out);
+/*
+ * Write each device's frontend, backend and /libxl/DOMID/device entries,
+ * wait (10 s) for the backend's InitWait, run its hotplug script (block
+ * add, vif-bridge online; 40 s) and check it connected.  On failure every
+ * device added is removed again; -1 with xp_err naming the device.
+ */
+int xen_devs_add(uint32_t domid, const struct xen_devs *devs);
+/*
+ * Tear down the vbd and vif devices listed in /libxl/DOMID/device (of a
+ * domain being destroyed): backend offline and Closing, the remove and
+ * offline scripts, the entries removed.  Best effort; keeps xp_err.
+ */
+void xen_devs_remove(uint32_t domid);
+void xen_devs_free(struct xen_devs *devs);
+
 #endif

@@ -20,8 +20,9 @@
  * leaves the destroy to the caller (restore.c), which removes everything
  * built here: xl list shows nothing half-made.
  *
- * Disks and network interfaces are not built: a config with any is
- * refused (the guest would resume without them).
+ * Disks (phy:) and network interfaces (vif on a bridge) are rebuilt by
+ * xen_dev.c with their hotplug scripts, as libxl does; a config with any
+ * other device is refused (the guest would resume without it).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -81,6 +82,7 @@ struct xr_logger {
 
 struct xen_restore {
 	struct xr_conf c;
+	struct xen_devs *devs;		/* disks and nics, xen_dev.c */
 	char name[DOM_NAME_MAX];
 	const char *json;		/* the caller's (restore.c), to start */
 	int created;			/* a domain with d->domid exists */
@@ -281,15 +283,16 @@ parse_conf(const char *json, struct xr_conf *c)
 		goto out;
 	}
 	c->pv = strcmp(s, "pv") == 0;
-	if (count(root, "disks") || count(root, "nics") ||
-	    count(root, "pcidevs") || count(root, "vtpms") ||
+	/* disks and nics: xen_dev.c; anything else we cannot rebuild */
+	if (count(root, "pcidevs") || count(root, "vtpms") ||
 	    count(root, "p9s") || count(root, "vfbs") ||
 	    count(root, "vkbs") || count(root, "channels") ||
 	    count(root, "usbctrls") || count(root, "usbdevs") ||
 	    count(root, "dtdevs") || count(root, "vdispls") ||
 	    count(root, "vsnds") || count(root, "pvcallsifs")) {
-		xp_seterr(XE_STREAM, "domain config has devices (disks, nics, "
-		    "...), which the xen backend does not build yet");
+		xp_seterr(XE_STREAM, "domain config has devices other than "
+		    "disks and nics (pci, vfb, vkb, channels, ...), which the "
+		    "xen backend does not build");
 		goto out;
 	}
 	s = jstr(root, "c_info", "passthrough", NULL);
@@ -904,7 +907,8 @@ xen_create(const struct dom_config *cfg, struct dom **dp)
 	r->err = ECHILD;
 	r->json = cfg->json;
 	snprintf(r->name, sizeof(r->name), "%s", cfg->name);
-	if (parse_conf(cfg->json, &r->c) < 0)
+	if (parse_conf(cfg->json, &r->c) < 0 ||
+	    xen_devs_parse(cfg->json, &r->devs) < 0)
 		goto err;
 	if (r->c.pv != (cfg->dom_type == DHDR_TYPE_X86_PV)) {
 		xp_seterr(XE_STREAM, "domain config type does not match the "
@@ -953,6 +957,10 @@ xen_feed(struct dom *d, const void *raw, size_t len)
 		return -1;
 	}
 	while (len > 0) {
+		if (xp_interrupted) {
+			xp_seterr(XE_SYS, "interrupted");
+			return -1;
+		}
 		n = send(r->sock_w, p, len, MSG_NOSIGNAL);
 		if (n < 0 && errno == EINTR && !xp_interrupted)
 			continue;
@@ -1159,6 +1167,9 @@ xen_start(struct dom *d, const char *name, struct dom_info *info)
 		xp_seterr(XE_SYS, "xenstore: introducing domain %u", r->domid);
 		goto err;
 	}
+	/* where libxl adds them: introduced, not yet running */
+	if (xen_devs_add(r->domid, r->devs) < 0)
+		goto err;
 	if (xc_domain_unpause(xen_xch, r->domid) < 0) {
 		xp_seterr(XE_SYS, "domain %u: xc_domain_unpause", r->domid);
 		goto err;
@@ -1226,6 +1237,9 @@ xen_destroy(struct dom *d)
 	snprintf(dp, sizeof(dp), "/local/domain/%u", d->domid);
 	snprintf(lp, sizeof(lp), "/libxl/%u", d->domid);
 	vm = xget(XBT_NULL, "%s/vm", dp);
+	/* libxl's order: the devices, then the domain */
+	if (have)
+		xen_devs_remove(d->domid);
 	if (have && xc_domain_destroy(xen_xch, d->domid) < 0) {
 		xp_seterr(XE_SYS, "domain %u: xc_domain_destroy", d->domid);
 		rc = -1;
@@ -1270,6 +1284,7 @@ xen_restore_close(struct dom *d)
 	if (r->xch != NULL)
 		xc_interface_close(r->xch);
 	free_conf(&r->c);
+	xen_devs_free(r->devs);
 	free(r);
 	d->rst = NULL;
 }

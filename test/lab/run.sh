@@ -35,8 +35,11 @@ fi
 case $ACCEL in
 kvm) A="-accel kvm -cpu host,-arch-capabilities";;
 # -smap: else dom0 dies at its first bounce frame; -rdtscp: else PVH guests
-# wedge.  thread=single froze dom0 once a guest ran.
-tcg) A="-accel tcg,thread=${LAB_TCG_THREAD:-multi} -cpu ${LAB_CPU:-max,-smap,-rdtscp}";;
+# wedge.  thread=single froze dom0 once a guest ran.  -avx...: with AVX
+# (new in QEMU 7.2's TCG) vector instructions faulted now and then once a
+# guest ran: dom0's processes died in ld.so/libc, guests' init took #UD on
+# a VEX instruction, PVH guests triple-faulted; none of it without AVX.
+tcg) A="-accel tcg,thread=${LAB_TCG_THREAD:-multi} -cpu ${LAB_CPU:-max,-smap,-rdtscp,-avx,-avx2,-fma,-f16c}";;
 *) echo "run.sh: LAB_ACCEL must be kvm or tcg" >&2; exit 100;;
 esac
 

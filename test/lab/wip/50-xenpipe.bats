@@ -24,8 +24,11 @@ domains() { xl list | awk 'NR > 1 && $1 != "Domain-0" { print $1 }' | sort; }
 xlstate() { xl list $G 2>/dev/null | awk 'NR == 2 { print $5 }'; }
 # Log-dirty of the guest, on or off (Xen reports it nowhere; see the probe).
 logdirty() { logdirty-probe "$(domid)"; }
-# The credit scheduler cap of the guest (0: none).
-cap() { xl sched-credit -d $G | awk 'NR == 2 { print $4 }'; }
+# The scheduler cap of the guest (0: none): credit2 (4.17's default) or credit.
+cap() {
+	{ xl sched-credit2 -d $G 2>/dev/null || xl sched-credit -d $G; } |
+	    awk 'NR == 2 { print $4 }'
+}
 
 cold_ours() {
 	dom-suspend -v $G > $F 2> $ERR || { cat $ERR; return 1; }
