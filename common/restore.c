@@ -239,7 +239,8 @@ restore_stream(const struct backend *be, int in_fd, const char *name,
 	st->bytes = sr_offset(rs.sr);
 	trace_point("END received, starting %s", rs.cfg.name);
 	if (xp_interrupted) {
-		xp_seterr(XE_SYS, "interrupted before the domain started");
+		errno = EINTR;
+		xp_seterr(XE_SYS, "before the domain started");
 		goto err;
 	}
 	if (be->start(rs.d, rs.cfg.name, info) < 0)

@@ -504,6 +504,7 @@ sr_read(struct sr *sr, void *dst, size_t len, int eof_ok, const char *what)
 	while (got < len) {
 		/* a signal that came outside read() (libraries retry EINTR) */
 		if (xp_interrupted) {
+			errno = EINTR;
 			xp_seterr(XE_SYS, "offset %" PRIu64 ": interrupted "
 			    "while reading %s", sr->off + got, what);
 			return -1;

@@ -958,7 +958,8 @@ xen_feed(struct dom *d, const void *raw, size_t len)
 	}
 	while (len > 0) {
 		if (xp_interrupted) {
-			xp_seterr(XE_SYS, "interrupted");
+			errno = EINTR;
+			xp_seterr(XE_SYS, "feeding libxenguest");
 			return -1;
 		}
 		n = send(r->sock_w, p, len, MSG_NOSIGNAL);
