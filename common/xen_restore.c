@@ -537,7 +537,8 @@ fill_skeleton(struct xen_restore *r, xs_transaction_t t, const void *arg)
 	snprintf(name, sizeof(name), "%s%s", r->name, SUFFIX_IN);
 	xs_rm(xen_xsh, t, dp);
 	xs_rm(xen_xsh, t, r->libxl_path);
-	xs_rm(xen_xsh, t, r->vm_path);	/* no live domain has it */
+	if (!vm_path_used(r->vm_path, id))
+		xs_rm(xen_xsh, t, r->vm_path);	/* a dead domain's leftovers */
 	if (xput(id, t, P_RO, NULL, "%s", dp) < 0 ||
 	    xput(id, t, P_RO, NULL, "%s", r->vm_path) < 0 ||
 	    xput(id, t, P_DOM0, NULL, "%s", r->libxl_path) < 0 ||
@@ -921,11 +922,13 @@ xen_create(const struct dom_config *cfg, struct dom **dp)
 	snprintf(r->dom_path, sizeof(r->dom_path), "/local/domain/%u",
 	    r->domid);
 	snprintf(r->libxl_path, sizeof(r->libxl_path), "/libxl/%u", r->domid);
-	/* the sender's own /vm/UUID when it is on this host (migration) */
+	/*
+	 * /vm/UUID, shared with the sender when it is on this host, as libxl
+	 * shares it: the block hotplug script lets a disk held by the
+	 * outgoing domain be opened by the incoming one only when their vm
+	 * paths match.  xen_destroy removes it only when no one else has it.
+	 */
 	snprintf(r->vm_path, sizeof(r->vm_path), "/vm/%s", r->c.uuid);
-	if (vm_path_used(r->vm_path, r->domid))
-		snprintf(r->vm_path, sizeof(r->vm_path), "/vm/%s-%u",
-		    r->c.uuid, r->domid);
 	if (xs_txn(r, fill_skeleton, NULL, "the domain's directories") < 0)
 		goto err;
 	if (start_thread(r) < 0)
