@@ -31,11 +31,6 @@ apply_page_data(struct restore *rs, const struct sr_rec *r)
 	uint64_t alloc[64], pfn;
 	uint32_t i;
 
-	if (rs->h.xc_version >= 3 && !rs->seen_static_end) {
-		xp_seterr(XE_STREAM, "offset %" PRIu64 ": PAGE_DATA before "
-		    "STATIC_DATA_END in a version 3 stream", r->offset);
-		return -1;
-	}
 	for (i = 0; i < r->count; i++) {
 		pfn = r->pfn_words[i] & PAGE_DATA_PFN_MASK;
 		t = PAGE_DATA_TYPE(r->pfn_words[i]);
@@ -74,22 +69,15 @@ apply_page_data(struct restore *rs, const struct sr_rec *r)
 }
 
 /*
- * A backend that restores from the stream itself still gets only records
- * our reader has checked, and none of the kinds we refuse.
+ * A backend that restores from the stream itself gets only records our
+ * reader has checked and apply_record let through; count the pages.
  */
 static int
 feed_record(struct restore *rs, const struct sr_rec *r)
 {
 	uint32_t i, t;
 
-	switch (r->type) {
-	case REC_TYPE_PAGE_DATA:
-		if (rs->h.xc_version >= 3 && !rs->seen_static_end) {
-			xp_seterr(XE_STREAM, "offset %" PRIu64 ": PAGE_DATA "
-			    "before STATIC_DATA_END in a version 3 stream",
-			    r->offset);
-			return -1;
-		}
+	if (r->type == REC_TYPE_PAGE_DATA) {
 		for (i = 0; i < r->count; i++) {
 			t = PAGE_DATA_TYPE(r->pfn_words[i]);
 			if (t == PFINFO_XALLOC)
@@ -97,17 +85,6 @@ feed_record(struct restore *rs, const struct sr_rec *r)
 			else if (PFINFO_HAS_DATA(t))
 				rs->st->pages_data++;
 		}
-		break;
-	case REC_TYPE_STATIC_DATA_END:
-		rs->seen_static_end = 1;
-		break;
-	case REC_TYPE_VERIFY:
-	case REC_TYPE_CHECKPOINT:
-	case REC_TYPE_CHECKPOINT_DIRTY_PFN_LIST:
-		xp_seterr(XE_STREAM, "offset %" PRIu64 ": %s record: "
-		    "checkpointed (Remus/COLO) streams are not supported",
-		    r->offset, xc_rec_name(r->type));
-		return -1;
 	}
 	if (rs->be->feed(rs->d, r->raw, r->raw_len) < 0) {
 		xp_preerr("offset %" PRIu64 ": %s", r->offset,
@@ -138,16 +115,19 @@ apply_record(struct restore *rs, const struct sr_rec *r)
 		    xl_rec_name(r->type));
 		return -1;
 	}
-	if (rs->be->feed != NULL)
-		return feed_record(rs, r);
+	/* what we refuse whoever restores: checked once, here */
 	switch (r->type) {
-	case REC_TYPE_END:
-		return 0;
-	case REC_TYPE_PAGE_DATA:
-		return apply_page_data(rs, r);
 	case REC_TYPE_STATIC_DATA_END:
 		rs->seen_static_end = 1;
-		return 0;
+		break;
+	case REC_TYPE_PAGE_DATA:
+		if (rs->h.xc_version >= 3 && !rs->seen_static_end) {
+			xp_seterr(XE_STREAM, "offset %" PRIu64 ": PAGE_DATA "
+			    "before STATIC_DATA_END in a version 3 stream",
+			    r->offset);
+			return -1;
+		}
+		break;
 	case REC_TYPE_VERIFY:
 	case REC_TYPE_CHECKPOINT:
 	case REC_TYPE_CHECKPOINT_DIRTY_PFN_LIST:
@@ -155,6 +135,15 @@ apply_record(struct restore *rs, const struct sr_rec *r)
 		    "checkpointed (Remus/COLO) streams are not supported",
 		    r->offset, xc_rec_name(r->type));
 		return -1;
+	}
+	if (rs->be->feed != NULL)
+		return feed_record(rs, r);
+	switch (r->type) {
+	case REC_TYPE_END:
+	case REC_TYPE_STATIC_DATA_END:
+		return 0;
+	case REC_TYPE_PAGE_DATA:
+		return apply_page_data(rs, r);
 	}
 	if (r->type & REC_TYPE_OPTIONAL)
 		return 0;

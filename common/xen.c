@@ -250,6 +250,48 @@ xen_dom_new(uint32_t domid)
 	return d;
 }
 
+char *
+xen_xs_get(xs_transaction_t t, const char *fmt, ...)
+{
+	char path[256];
+	unsigned int len;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(path, sizeof(path), fmt, ap);
+	va_end(ap);
+	return xs_read(xen_xsh, t, path, &len);
+}
+
+int
+xen_xs_txn(int (*fill)(xs_transaction_t, void *), void *arg,
+    const char *what)
+{
+	xs_transaction_t t;
+	int i;
+
+	for (i = 0; i < 16; i++) {	/* commits that met EAGAIN */
+		if ((t = xs_transaction_start(xen_xsh)) == XBT_NULL) {
+			xp_seterr(XE_SYS, "xenstore: transaction (%s)", what);
+			return -1;
+		}
+		if (fill(t, arg) < 0) {
+			xs_transaction_end(xen_xsh, t, true);
+			return -1;
+		}
+		if (xs_transaction_end(xen_xsh, t, false))
+			return 0;
+		if (errno != EAGAIN) {
+			xp_seterr(XE_SYS, "xenstore: committing %s", what);
+			return -1;
+		}
+	}
+	errno = 0;
+	xp_seterr(XE_SYS, "xenstore: %s: too many conflicting transactions",
+	    what);
+	return -1;
+}
+
 void
 xen_close(struct dom *d)
 {

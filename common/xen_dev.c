@@ -40,6 +40,7 @@
 #include <yajl/yajl_tree.h>
 
 #include "err.h"
+#include "progress.h"
 #include "xen_priv.h"
 
 #include <xen/io/xenbus.h>
@@ -52,7 +53,6 @@
 #define XD_NAME		64		/* a script's name */
 #define XD_PATH		160		/* a xenstore path */
 #define XD_KV		20		/* keys of one directory */
-#define XS_RETRIES	16
 
 #ifndef SCRIPT_DIR
 #define SCRIPT_DIR	"/etc/xen/scripts"	/* Debian's XEN_SCRIPT_DIR */
@@ -951,20 +951,6 @@ newdir(xs_transaction_t t, const char *path, struct xs_permissions *p)
 	return 0;
 }
 
-/* A NUL-terminated value, malloc'd; NULL when absent. */
-static char * __attribute__((format(printf, 2, 3)))
-xread(xs_transaction_t t, const char *fmt, ...)
-{
-	char path[XD_PATH + 32];
-	unsigned int len;
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(path, sizeof(path), fmt, ap);
-	va_end(ap);
-	return xs_read(xen_xsh, t, path, &len);
-}
-
 /* libxl__device_generic_add, with device_disk_add's "already exists". */
 static int
 fill_dev(xs_transaction_t t, void *arg)
@@ -981,7 +967,7 @@ fill_dev(xs_transaction_t t, void *arg)
 	char *old;
 
 	errno = 0;
-	if ((old = xread(t, "%s", v->lx)) != NULL) {
+	if ((old = xen_xs_get(t, "%s", v->lx)) != NULL) {
 		free(old);
 		errno = 0;
 		xp_seterr(XE_STATE, "%s: domain %u has it already (%s)",
@@ -1020,45 +1006,8 @@ fill_dev(xs_transaction_t t, void *arg)
 	return 0;
 }
 
-/* fill(t, arg) in a transaction, again while the commit meets EAGAIN. */
-static int
-txn(int (*fill)(xs_transaction_t, void *), void *arg, const char *what)
-{
-	xs_transaction_t t;
-	int i;
-
-	for (i = 0; i < XS_RETRIES; i++) {
-		if ((t = xs_transaction_start(xen_xsh)) == XBT_NULL) {
-			xp_seterr(XE_SYS, "xenstore: transaction (%s)", what);
-			return -1;
-		}
-		if (fill(t, arg) < 0) {
-			xs_transaction_end(xen_xsh, t, true);
-			return -1;
-		}
-		if (xs_transaction_end(xen_xsh, t, false))
-			return 0;
-		if (errno != EAGAIN) {
-			xp_seterr(XE_SYS, "xenstore: committing %s", what);
-			return -1;
-		}
-	}
-	errno = 0;
-	xp_seterr(XE_SYS, "xenstore: %s: too many conflicting transactions",
-	    what);
-	return -1;
-}
-
 /* ---- waiting ---- */
 
-static long long
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void
 nap(void)
@@ -1072,7 +1021,7 @@ nap(void)
 static int
 be_state(const struct xd_dev *v)
 {
-	char *s = xread(XBT_NULL, "%s/state", v->be);
+	char *s = xen_xs_get(XBT_NULL, "%s/state", v->be);
 	int st = -1;
 
 	if (s != NULL && s[0] >= '0' && s[0] <= '9' && s[1] == '\0')
@@ -1087,7 +1036,7 @@ be_state(const struct xd_dev *v)
 static int
 wait_initwait(const struct xd_dev *v)
 {
-	long long end = now_ms() + INIT_MS;
+	long long end = (long long)(now_ns() / 1000000) + INIT_MS;
 	int st;
 
 	for (;;) {
@@ -1104,7 +1053,7 @@ wait_initwait(const struct xd_dev *v)
 			    v->name);
 			return -1;
 		}
-		if (now_ms() >= end) {
+		if ((long long)(now_ns() / 1000000) >= end) {
 			xp_seterr(XE_SYS, "%s: the backend is in state %d, not "
 			    "InitWait, after %d s (is %s loaded?)", v->name, st,
 			    INIT_MS / 1000, strcmp(v->kind, "vbd") == 0 ?
@@ -1123,7 +1072,7 @@ wait_initwait(const struct xd_dev *v)
 static int
 reap(pid_t pid, int ms, int intr, int *status)
 {
-	long long end = now_ms() + ms;
+	long long end = (long long)(now_ns() / 1000000) + ms;
 	pid_t r;
 
 	for (;;) {
@@ -1132,7 +1081,7 @@ reap(pid_t pid, int ms, int intr, int *status)
 			return 0;
 		if (r < 0 && errno != EINTR)
 			return -1;
-		if (now_ms() >= end || (intr && xp_interrupted)) {
+		if ((long long)(now_ns() / 1000000) >= end || (intr && xp_interrupted)) {
 			kill(-pid, SIGKILL);
 			while (waitpid(pid, status, 0) < 0 && errno == EINTR)
 				;
@@ -1211,7 +1160,7 @@ hotplug(uint32_t domid, const struct xd_dev *v, int add, int intr)
 	posix_spawn_file_actions_init(&fa);
 	posix_spawnattr_init(&at);
 	errno = 0;
-	script = xread(XBT_NULL, "%s/script", v->be);
+	script = xen_xs_get(XBT_NULL, "%s/script", v->be);
 	if (script == NULL || strncmp(script, SCRIPT_DIR "/",
 	    strlen(SCRIPT_DIR) + 1) != 0 ||
 	    script_path(script, chk, sizeof(chk)) < 0) {
@@ -1221,12 +1170,12 @@ hotplug(uint32_t domid, const struct xd_dev *v, int add, int intr)
 	}
 	sname = strrchr(script, '/') + 1;
 	if (vif) {
-		type = xread(XBT_NULL, "%s/type", v->be);
+		type = xen_xs_get(XBT_NULL, "%s/type", v->be);
 		if (type == NULL || strcmp(type, "vif") != 0) {
 			xp_seterr(XE_STATE, "%s: nic type is not vif", v->name);
 			goto out;
 		}
-		gw = xread(XBT_NULL, "%s/gatewaydev", v->be);
+		gw = xen_xs_get(XBT_NULL, "%s/gatewaydev", v->be);
 	}
 	act = vif ? (add ? "online" : "offline") : (add ? "add" : "remove");
 	argv[0] = script;
@@ -1294,7 +1243,7 @@ hotplug(uint32_t domid, const struct xd_dev *v, int add, int intr)
 			    sname, act);
 		goto out;
 	}
-	herr = xread(XBT_NULL, "%s/hotplug-error", v->be);
+	herr = xen_xs_get(XBT_NULL, "%s/hotplug-error", v->be);
 	errno = 0;
 	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
 		snprintf(why, sizeof(why), WIFEXITED(st) ? "exit status %d" :
@@ -1305,7 +1254,7 @@ hotplug(uint32_t domid, const struct xd_dev *v, int add, int intr)
 		    sizeof(buf)) : why);
 		goto out;
 	}
-	hs = xread(XBT_NULL, "%s/hotplug-status", v->be);
+	hs = xen_xs_get(XBT_NULL, "%s/hotplug-status", v->be);
 	errno = 0;
 	if (add && (hs == NULL || strcmp(hs, "connected") != 0)) {
 		xp_seterr(XE_SYS, "%s: hotplug script %s %s did not connect "
@@ -1369,7 +1318,7 @@ start_remove(xs_transaction_t t, void *arg)
 	char *s;
 
 	path_cleanup(t, v->fe);
-	s = xread(t, "%s/state", v->be);
+	s = xen_xs_get(t, "%s/state", v->be);
 	v->state = s == NULL ? -1 : s[0] >= '0' && s[0] <= '9' &&
 	    s[1] == '\0' ? s[0] - '0' : XenbusStateUnknown;
 	free(s);
@@ -1411,9 +1360,9 @@ teardown(uint32_t domid, struct xd_dev *v, unsigned int n)
 
 	save_err(&se);
 	for (i = 0; i < n; i++)
-		if (txn(start_remove, &v[i], v[i].name) < 0)
+		if (xen_xs_txn(start_remove, &v[i], v[i].name) < 0)
 			v[i].state = -1;
-	end = now_ms() + DESTROY_MS;
+	end = (long long)(now_ns() / 1000000) + DESTROY_MS;
 	for (;;) {
 		open = 0;
 		for (i = 0; i < n; i++) {
@@ -1424,7 +1373,7 @@ teardown(uint32_t domid, struct xd_dev *v, unsigned int n)
 			    v[i].state != XenbusStateClosed)
 				open++;
 		}
-		if (open == 0 || now_ms() >= end)
+		if (open == 0 || (long long)(now_ns() / 1000000) >= end)
 			break;
 		nap();
 	}
@@ -1433,7 +1382,7 @@ teardown(uint32_t domid, struct xd_dev *v, unsigned int n)
 		    (strcmp(v[i].bkind, "vbd") == 0 ||
 		    strcmp(v[i].bkind, "vif") == 0))
 			hotplug(domid, &v[i], 0, 0);	/* errors ignored */
-		txn(destroy_dev, &v[i], v[i].name);
+		xen_xs_txn(destroy_dev, &v[i], v[i].name);
 	}
 	restore_err(&se);
 }
@@ -1459,7 +1408,7 @@ add_all(uint32_t domid, const struct xen_devs *devs, const char *proto)
 		else
 			build_nic(domid, &devs->nic[i - devs->ndisks], a,
 			    &done[n]);
-		if (txn(fill_dev, a, done[n].name) < 0)
+		if (xen_xs_txn(fill_dev, a, done[n].name) < 0)
 			goto err;
 		n++;
 		if (wait_initwait(&done[n - 1]) < 0 ||
@@ -1510,7 +1459,7 @@ dev_from_libxl(uint32_t domid, const char *kind, const char *id,
 	if (*id < '0' || *id > '9' || *end != '\0' || errno != 0 ||
 	    devid > INT32_MAX)
 		return -1;
-	be = xread(XBT_NULL, "/libxl/%u/device/%s/%s/backend", domid, kind,
+	be = xen_xs_get(XBT_NULL, "/libxl/%u/device/%s/%s/backend", domid, kind,
 	    id);
 	if (be == NULL)
 		return -1;

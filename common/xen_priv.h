@@ -67,6 +67,13 @@ void xen_restore_close(struct dom *d);
 
 void xen_close(struct dom *d);
 
+/* xs_read of fmt's path, NUL-terminated and malloc'd; NULL when absent. */
+char *xen_xs_get(xs_transaction_t t, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* fill(t, arg) in a transaction, again while the commit meets EAGAIN. */
+int xen_xs_txn(int (*fill)(xs_transaction_t, void *), void *arg,
+    const char *what);
+
 /*
  * xen_dev.c: a domain's disks (vbd) and network interfaces (vif), from the
  * libxl domain config, built in xenstore with their hotplug scripts as

@@ -50,7 +50,6 @@
 #define XEN_LIB_DIR	"/var/lib/xen"
 #define MAXMEM_EXTRA_KB	1024		/* libxl's LIBXL_MAXMEM_CONSTANT */
 #define CONSOLE_LIMIT	"1048576"	/* LIBXL_XENCONSOLE_LIMIT */
-#define XS_RETRIES	16		/* transactions that met EAGAIN */
 #define SUFFIX_IN	"--incoming"
 #define SUFFIX_AWAY	"--migratedaway"
 #define SOCK_BUF	(1 << 20)
@@ -457,52 +456,6 @@ xput(uint32_t domid, xs_transaction_t t, enum perm perm, const char *val,
 	return 0;
 }
 
-/* xs_read of a NUL-terminated value, malloc'd; NULL when absent. */
-static char *
-xget(xs_transaction_t t, const char *fmt, ...)
-{
-	char path[256];
-	unsigned int len;
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(path, sizeof(path), fmt, ap);
-	va_end(ap);
-	return xs_read(xen_xsh, t, path, &len);
-}
-
-/*
- * Run fill(r, t) in a transaction, again when the commit meets EAGAIN
- * (someone else wrote meanwhile).
- */
-static int
-xs_txn(struct xen_restore *r, int (*fill)(struct xen_restore *,
-    xs_transaction_t, const void *), const void *arg, const char *what)
-{
-	xs_transaction_t t;
-	int i;
-
-	for (i = 0; i < XS_RETRIES; i++) {
-		if ((t = xs_transaction_start(xen_xsh)) == XBT_NULL) {
-			xp_seterr(XE_SYS, "xenstore: transaction (%s)", what);
-			return -1;
-		}
-		if (fill(r, t, arg) < 0) {
-			xs_transaction_end(xen_xsh, t, true);
-			return -1;
-		}
-		if (xs_transaction_end(xen_xsh, t, false))
-			return 0;
-		if (errno != EAGAIN) {
-			xp_seterr(XE_SYS, "xenstore: committing %s", what);
-			return -1;
-		}
-	}
-	xp_seterr(XE_SYS, "xenstore: %s: too many conflicting transactions",
-	    what);
-	return -1;
-}
-
 /* Does a domain other than domid have path as its vm path? */
 static int
 vm_path_used(const char *path, uint32_t domid)
@@ -517,7 +470,7 @@ vm_path_used(const char *path, uint32_t domid)
 	for (i = 0; i < n && !used; i++) {
 		if (strtoul(ents[i], NULL, 10) == domid)
 			continue;
-		v = xget(XBT_NULL, "/local/domain/%s/vm", ents[i]);
+		v = xen_xs_get(XBT_NULL, "/local/domain/%s/vm", ents[i]);
 		used = v != NULL && strcmp(v, path) == 0;
 		free(v);
 	}
@@ -527,13 +480,13 @@ vm_path_used(const char *path, uint32_t domid)
 
 /* libxl__domain_make's part: the skeleton, under NAME--incoming. */
 static int
-fill_skeleton(struct xen_restore *r, xs_transaction_t t, const void *arg)
+fill_skeleton(xs_transaction_t t, void *arg)
 {
+	struct xen_restore *r = arg;
 	const char *dp = r->dom_path, *type = r->c.pv ? "pv" : "pvh";
 	uint32_t id = r->domid;
 	char name[DOM_NAME_MAX + sizeof(SUFFIX_IN)];
 
-	(void)arg;
 	snprintf(name, sizeof(name), "%s%s", r->name, SUFFIX_IN);
 	xs_rm(xen_xsh, t, dp);
 	xs_rm(xen_xsh, t, r->libxl_path);
@@ -577,8 +530,9 @@ fill_skeleton(struct xen_restore *r, xs_transaction_t t, const void *arg)
  * /libxl/N/dm-version: everything but the name, once the memory is in.
  */
 static int
-fill_post(struct xen_restore *r, xs_transaction_t t, const void *arg)
+fill_post(xs_transaction_t t, void *arg)
 {
+	struct xen_restore *r = arg;
 	const char *dp = r->dom_path, *lp = r->libxl_path, *vp = r->vm_path;
 	uint32_t id = r->domid;
 	char v[128], bp[96], st[32];
@@ -588,7 +542,6 @@ fill_post(struct xen_restore *r, xs_transaction_t t, const void *arg)
 		{ r->console_domid, XS_PERM_NONE }, { id, XS_PERM_READ },
 	};
 
-	(void)arg;
 #define PUT(perm, val, ...) do { \
 	if (xput(id, t, perm, val, __VA_ARGS__) < 0) \
 		return -1; \
@@ -765,10 +718,10 @@ make_domain(struct xen_restore *r)
 		return -1;
 	}
 
-	v = xget(XBT_NULL, "/tool/xenstored/domid");
+	v = xen_xs_get(XBT_NULL, "/tool/xenstored/domid");
 	r->store_domid = v ? strtoul(v, NULL, 10) : 0;
 	free(v);
-	v = xget(XBT_NULL, "/tool/xenconsoled/domid");
+	v = xen_xs_get(XBT_NULL, "/tool/xenconsoled/domid");
 	r->console_domid = v ? strtoul(v, NULL, 10) : 0;
 	free(v);
 	if ((rc = xc_evtchn_alloc_unbound(xen_xch, domid, r->store_domid)) <
@@ -929,7 +882,7 @@ xen_create(const struct dom_config *cfg, struct dom **dp)
 	 * paths match.  xen_destroy removes it only when no one else has it.
 	 */
 	snprintf(r->vm_path, sizeof(r->vm_path), "/vm/%s", r->c.uuid);
-	if (xs_txn(r, fill_skeleton, NULL, "the domain's directories") < 0)
+	if (xen_xs_txn(fill_skeleton, r, "the domain's directories") < 0)
 		goto err;
 	if (start_thread(r) < 0)
 		goto err;
@@ -1016,21 +969,23 @@ name_holder(const char *name, uint32_t self, struct dom_info *out)
 }
 
 struct rename {
+	struct xen_restore *r;
 	uint32_t old;		/* the suspended holder, or DOMID_INVALID */
 	const char *name;
 };
 
 /* Both names in one transaction: the old one's NAME--migratedaway, ours. */
 static int
-fill_names(struct xen_restore *r, xs_transaction_t t, const void *arg)
+fill_names(xs_transaction_t t, void *arg)
 {
 	const struct rename *rn = arg;
+	struct xen_restore *r = rn->r;
 	char away[DOM_NAME_MAX + sizeof(SUFFIX_AWAY)], *ovm;
 	int rc = 0;
 
 	if (rn->old != DOMID_INVALID) {
 		snprintf(away, sizeof(away), "%s%s", rn->name, SUFFIX_AWAY);
-		ovm = xget(t, "/local/domain/%u/vm", rn->old);
+		ovm = xen_xs_get(t, "/local/domain/%u/vm", rn->old);
 		if (xput(0, t, P_KEEP, away, "/local/domain/%u/name",
 		    rn->old) < 0 || (ovm != NULL && xput(0, t, P_KEEP, away,
 		    "%s/name", ovm) < 0))
@@ -1053,7 +1008,7 @@ static int
 take_name(struct xen_restore *r, const char *name, uint32_t *old)
 {
 	struct dom_info h, h2;
-	struct rename rn = { DOMID_INVALID, name };
+	struct rename rn = { r, DOMID_INVALID, name };
 	char away[DOM_NAME_MAX + sizeof(SUFFIX_AWAY)];
 	int rc;
 
@@ -1078,7 +1033,7 @@ take_name(struct xen_restore *r, const char *name, uint32_t *old)
 		}
 		rn.old = h.domid;
 	}
-	rc = xs_txn(r, fill_names, &rn, "the domain's name");
+	rc = xen_xs_txn(fill_names, &rn, "the domain's name");
 	if (rc == 0)
 		*old = rn.old;
 	return rc;
@@ -1092,7 +1047,7 @@ give_back_name(const char *name, uint32_t old)
 
 	if (old == DOMID_INVALID)
 		return;
-	ovm = xget(XBT_NULL, "/local/domain/%u/vm", old);
+	ovm = xen_xs_get(XBT_NULL, "/local/domain/%u/vm", old);
 	xput(0, XBT_NULL, P_KEEP, name, "/local/domain/%u/name", old);
 	if (ovm != NULL)
 		xput(0, XBT_NULL, P_KEEP, name, "%s/name", ovm);
@@ -1162,7 +1117,7 @@ xen_start(struct dom *d, const char *name, struct dom_info *info)
 	/* named before xenconsoled sees it: its log file takes the name */
 	if (take_name(r, name, &old) < 0)
 		return -1;
-	if (xs_txn(r, fill_post, NULL, "the domain's entries") < 0)
+	if (xen_xs_txn(fill_post, r, "the domain's entries") < 0)
 		goto err;
 	if (write_userdata(r) < 0)
 		goto err;
@@ -1203,7 +1158,7 @@ rm_backends(const char *libxl_path)
 		if ((ids = xs_directory(xen_xsh, XBT_NULL, p, &ni)) == NULL)
 			continue;
 		for (i = 0; i < ni; i++) {
-			bp = xget(XBT_NULL, "%s/device/%s/%s/backend",
+			bp = xen_xs_get(XBT_NULL, "%s/device/%s/%s/backend",
 			    libxl_path, kinds[k], ids[i]);
 			if (bp != NULL && strncmp(bp, "/local/domain/", 14) == 0)
 				xs_rm(xen_xsh, XBT_NULL, bp);
@@ -1240,7 +1195,7 @@ xen_destroy(struct dom *d)
 	}
 	snprintf(dp, sizeof(dp), "/local/domain/%u", d->domid);
 	snprintf(lp, sizeof(lp), "/libxl/%u", d->domid);
-	vm = xget(XBT_NULL, "%s/vm", dp);
+	vm = xen_xs_get(XBT_NULL, "%s/vm", dp);
 	/* libxl's order: the devices, then the domain */
 	if (have)
 		xen_devs_remove(d->domid);
