@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "backend.h"
@@ -29,6 +30,15 @@ fault_drop_final_dirty(void)
 	const char *f = getenv("XENPIPE_FAULT");
 
 	return f != NULL && strcmp(f, "drop-final-dirty") == 0;
+}
+
+static int
+empty_is_pipe(int fd)
+{
+	struct stat st;
+
+	return fstat(fd, &st) == 0 && (S_ISFIFO(st.st_mode) ||
+	    S_ISSOCK(st.st_mode));
 }
 
 int
@@ -87,6 +97,15 @@ main(int argc, char **argv)
 			die(EX_STREAM, "stdin is not a migration stream (%s); "
 			    "for a cold save give it no input: </dev/null",
 			    xp_errmsg());
+		/*
+		 * An empty pipe is a stage upstream that failed before its
+		 * first byte, not a request for a cold save (that is
+		 * </dev/null): going on would stop a guest meant to move live.
+		 */
+		if (rc == 0 && empty_is_pipe(STDIN_FILENO))
+			die(EX_STREAM, "stdin is an empty pipe: the stage "
+			    "before wrote nothing (did it fail?); for a cold "
+			    "save give no input: </dev/null");
 		live = rc == 1;
 		if (live && fflag && fmt != h.fmt)
 			die(EX_USAGE, "-f %s, but the input stream is in %s "

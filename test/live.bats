@@ -131,3 +131,13 @@ source_unharmed() {
 	[ "$status" -eq 2 ]
 	[[ "$output" == *"mem-dump -l"* ]]
 }
+
+@test "live: a stage that fails before its first byte stops the pipeline; dom-suspend does not fall back to a cold save" {
+	simdom create d --memory 16M
+	run bash -c 'set -o pipefail; mem-dump -l nosuch | dirty-track d | dom-suspend d | XENPIPE_SIM_DIR=$HOSTB dom-resume'
+	echo "$output"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"dom-suspend: stdin is an empty pipe"* ]]
+	source_unharmed
+	[ -z "$(domains_on "$HOSTB")" ]
+}

@@ -38,8 +38,12 @@ kvm) A="-accel kvm -cpu host,-arch-capabilities";;
 # wedge.  thread=single froze dom0 once a guest ran.  -avx...: with AVX
 # (new in QEMU 7.2's TCG) vector instructions faulted now and then once a
 # guest ran: dom0's processes died in ld.so/libc, guests' init took #UD on
-# a VEX instruction, PVH guests triple-faulted; none of it without AVX.
-tcg) A="-accel tcg,thread=${LAB_TCG_THREAD:-multi} -cpu ${LAB_CPU:-max,-smap,-rdtscp,-avx,-avx2,-fma,-f16c}";;
+# a VEX instruction, PVH guests triple-faulted.  -fsgsbase,-pku: with
+# them, once a guest with a vif and a disk ran, dom0's processes still died
+# in libc and libxenlight, the guest's malloc found its heap corrupt and
+# its kernel faulted on a %gs access in its entry path (FS/GS bases lost
+# across context switches, AMD's VMLOAD path); none of it without them.
+tcg) A="-accel tcg,thread=${LAB_TCG_THREAD:-multi} -cpu ${LAB_CPU:-max,-smap,-rdtscp,-avx,-avx2,-fma,-f16c,-fsgsbase,-pku}";;
 *) echo "run.sh: LAB_ACCEL must be kvm or tcg" >&2; exit 100;;
 esac
 
