@@ -1411,9 +1411,13 @@ add_all(uint32_t domid, const struct xen_devs *devs, const char *proto)
 		if (xen_xs_txn(fill_dev, a, done[n].name) < 0)
 			goto err;
 		n++;
-		if (wait_initwait(&done[n - 1]) < 0 ||
-		    hotplug(domid, &done[n - 1], 1, 1) < 0)
+		trace_point("%s: backend written", done[n - 1].name);
+		if (wait_initwait(&done[n - 1]) < 0)
 			goto err;
+		trace_point("%s: backend in InitWait", done[n - 1].name);
+		if (hotplug(domid, &done[n - 1], 1, 1) < 0)
+			goto err;
+		trace_point("%s: hotplug script done", done[n - 1].name);
 	}
 	free(a);
 	return 0;

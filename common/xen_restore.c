@@ -21,8 +21,10 @@
  * built here: xl list shows nothing half-made.
  *
  * Disks (phy:) and network interfaces (vif on a bridge) are rebuilt by
- * xen_dev.c with their hotplug scripts, as libxl does; a config with any
- * other device is refused (the guest would resume without it).
+ * xen_dev.c with their hotplug scripts, as libxl does, but in xen_create,
+ * while the stream comes in, where libxl does it after the stream, in the
+ * guest's pause; a config with any other device is refused (the guest
+ * would resume without it).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -42,6 +44,7 @@
 #include <yajl/yajl_tree.h>
 
 #include "err.h"
+#include "progress.h"
 #include "stream_format.h"
 #include "xen_priv.h"
 
@@ -886,6 +889,14 @@ xen_create(const struct dom_config *cfg, struct dom **dp)
 		goto err;
 	if (start_thread(r) < 0)
 		goto err;
+	/*
+	 * The backends and their hotplug scripts now, while the stream comes
+	 * in and the sender's guest still runs, not in its pause: nothing in
+	 * them waits for the guest, whose frontends connect when it resumes.
+	 */
+	if (xen_devs_add(r->domid, r->devs) < 0)
+		goto err;
+	trace_point("devices connected");
 	*dp = d;
 	return 0;
 err:
@@ -1107,6 +1118,7 @@ xen_start(struct dom *d, const char *name, struct dom_info *info)
 	}
 	if (join_thread(r) < 0)
 		return -1;
+	trace_point("libxenguest restore done");
 	if (xen_getinfo(r->domid, &xi) < 0)
 		return -1;
 	if (xi.flags & (XEN_DOMINF_dying | XEN_DOMINF_shutdown)) {
@@ -1126,9 +1138,7 @@ xen_start(struct dom *d, const char *name, struct dom_info *info)
 		xp_seterr(XE_SYS, "xenstore: introducing domain %u", r->domid);
 		goto err;
 	}
-	/* where libxl adds them: introduced, not yet running */
-	if (xen_devs_add(r->domid, r->devs) < 0)
-		goto err;
+	trace_point("xenstore entries written, domain introduced");
 	if (xc_domain_unpause(xen_xch, r->domid) < 0) {
 		xp_seterr(XE_SYS, "domain %u: xc_domain_unpause", r->domid);
 		goto err;
