@@ -75,6 +75,7 @@ struct xr_conf {
 	uint32_t tsc_mode, timer_mode, altp2m;
 	char *dm_version;		/* b_info.device_model_version */
 	char *kernel, *ramdisk, *cmdline;	/* PV: /vm/UUID/image */
+	char pool[64];			/* c_info.pool_name, "" Pool-0 */
 };
 
 struct xr_logger {
@@ -319,6 +320,14 @@ parse_conf(const char *json, struct xr_conf *c)
 		c->handle[8] = (c->handle[8] & 0x3f) | 0x80;
 	}
 	uuid_string(c->handle, c->uuid);
+	s = jstr(root, "c_info", "pool_name", NULL);
+	if (s != NULL && (strlen(s) >= sizeof(c->pool) || s[0] == '\0' ||
+	    strchr(s, '/') != NULL)) {
+		xp_seterr(XE_STREAM, "domain config: bad pool_name");
+		goto out;
+	}
+	snprintf(c->pool, sizeof(c->pool), "%s", s != NULL &&
+	    strcmp(s, "Pool-0") != 0 ? s : "");
 	c->hap = jbool(root, "c_info", "hap", NULL);
 	c->vpmu = jbool(root, "b_info", "vpmu", NULL) == 1;
 	c->nested = jbool(root, "b_info", "nested_hvm", NULL) == 1;
@@ -633,6 +642,38 @@ domid_ok(uint32_t domid)
 	return domid > 0 && domid < DOMID_FIRST_RESERVED;
 }
 
+/*
+ * The id of the cpupool named name, as libxl_name_to_cpupoolid: each
+ * pool's name is /local/pool/ID/name.  -1 with xp_err when none has it.
+ */
+static int
+pool_id(const char *name, uint32_t *id)
+{
+	xc_cpupoolinfo_t *info;
+	uint32_t next = 0;
+	char *pn;
+	int found = 0;
+
+	while (!found && (info = xc_cpupool_getinfo(xen_xch, next)) != NULL) {
+		pn = xen_xs_get(XBT_NULL, "/local/pool/%u/name",
+		    info->cpupool_id);
+		if (pn != NULL && strcmp(pn, name) == 0) {
+			*id = info->cpupool_id;
+			found = 1;
+		}
+		next = info->cpupool_id + 1;
+		free(pn);
+		xc_cpupool_infofree(xen_xch, info);
+	}
+	if (!found) {
+		errno = 0;
+		xp_seterr(XE_STATE, "cpupool %s (the domain's pool_name) does "
+		    "not exist on this host", name);
+		return -1;
+	}
+	return 0;
+}
+
 /* xc_domain_create and libxl__build_pre: an empty, paused domain. */
 static int
 make_domain(struct xen_restore *r)
@@ -669,6 +710,8 @@ make_domain(struct xen_restore *r)
 	cd.max_maptrack_frames = c->max_maptrack_frames;
 	cd.grant_opts = XEN_DOMCTL_GRANT_version(gv);
 	memcpy(cd.handle, c->handle, sizeof(cd.handle));
+	if (c->pool[0] != '\0' && pool_id(c->pool, &cd.cpupool_id) < 0)
+		return -1;
 	if (!c->pv) {
 		cd.flags |= XEN_DOMCTL_CDF_hvm;
 		if (hap)

@@ -14,6 +14,15 @@ export LAB_WORK=/tmp/lab
 mkdir -p $LAB_WORK
 cp $S/guest/vmlinuz $S/guest/initrd.gz $LAB_WORK/
 cd $LAB_WORK
+# lab.split=1: dom0 alone on CPU 0, the guests on CPU 1 (cpupool
+# $LAB_POOL), which create_guest puts in their configs (README, pitfalls).
+export LAB_POOL=guests
+if [ "${LAB_SPLIT:-0}" = 1 ] && ! xl cpupool-list $LAB_POOL >/dev/null 2>&1; then
+	printf 'name = "%s"\nsched = "credit2"\ncpus = ["1"]\n' $LAB_POOL > pool.cfg
+	xl cpupool-cpu-remove Pool-0 1 && xl cpupool-create pool.cfg &&
+	    xl vcpu-pin 0 all 0 || echo "DOM0-RUN: no cpupool $LAB_POOL"
+	xl cpupool-list
+fi
 # every 30 s a line on the console: what a hung run was doing
 (
 	while sleep 30; do

@@ -42,7 +42,9 @@ kvm) A="-accel kvm -cpu host,-arch-capabilities";;
 # them, once a guest with a vif and a disk ran, dom0's processes still died
 # in libc and libxenlight, the guest's malloc found its heap corrupt and
 # its kernel faulted on a %gs access in its entry path (FS/GS bases lost
-# across context switches, AMD's VMLOAD path); none of it without them.
+# across context switches); rarer without them.  The cause of all of it
+# (README): Xen's lazy FPU switching, as QEMU's TCG misses #NM for some
+# SSE/AVX instructions: spec-ctrl=eager-fpu below.
 tcg) A="-accel tcg,thread=${LAB_TCG_THREAD:-multi} -cpu ${LAB_CPU:-max,-smap,-rdtscp,-avx,-avx2,-fma,-f16c,-fsgsbase,-pku}";;
 *) echo "run.sh: LAB_ACCEL must be kvm or tcg" >&2; exit 100;;
 esac
@@ -64,8 +66,8 @@ echo "# lab $GUEST: $(grep '^xen ' $C/versions), accel $ACCEL, timeout ${TMO}s, 
 T0=$(date +%s)
 # dom0 on one vCPU: with two, processes in dom0 and the guest died of random
 # segfaults, a PVH guest triple-faulted and runs stalled (TCG, 2 host cores)
-XEN_CMDLINE="console=com1 com1=115200,8n1 dom0_mem=1024M,max:1024M dom0_max_vcpus=${LAB_DOM0_VCPUS:-1} loglvl=all guest_loglvl=all"
-timeout -k 10 $TMO qemu-system-x86_64 $A -m 3072 -smp 2 \
+XEN_CMDLINE="console=com1 com1=115200,8n1 dom0_mem=1024M,max:1024M dom0_max_vcpus=${LAB_DOM0_VCPUS:-1} ${LAB_XEN_ARGS-spec-ctrl=eager-fpu} loglvl=all guest_loglvl=all"
+timeout -k 10 $TMO qemu-system-x86_64 $A -m 3072 -smp ${LAB_SMP:-2} \
     -display none -monitor none -no-reboot -net none -serial file:$LOG \
     -kernel $C/xen -append "$XEN_CMDLINE" \
     -initrd "$C/vmlinuz console=hvc0 earlyprintk=xen lab.guest=$GUEST lab.timeout=$TMO ${LAB_DOM0_ARGS:-},$C/dom0.zst" \

@@ -105,8 +105,10 @@ live_pause() { op_pause "$P0"; }
 	local xl_pause ours_pause t bytes
 	live_ours() {
 		set -o pipefail
-		mem-dump -l $G | dirty-track $G | dom-suspend -v $G 2> $ERR |
-		    tee >(wc -c > $LAB_WORK/bytes) | dom-resume
+		mem-dump -l $G | dirty-track $G 2> $LAB_WORK/rounds |
+		    XENPIPE_TRACE=1 dom-suspend -v $G 2> $ERR |
+		    tee >(wc -c > $LAB_WORK/bytes) |
+		    XENPIPE_TRACE=1 dom-resume 2> $LAB_WORK/restore
 		xl destroy $G--migratedaway
 	}
 	P0=$(mg pauses)
@@ -120,8 +122,12 @@ live_pause() { op_pause "$P0"; }
 	ours_pause=$(live_pause)
 	bytes=$(cat $LAB_WORK/bytes)
 	fig "xenpipe live: pause $ours_pause ms, total $(since $t)s, $bytes bytes" \
-	    "($(awk -v b=$bytes -v m=$GUEST_MEM 'BEGIN { printf "%.2f", b / (m * 1048576) }') x memory); $(cat $ERR)"
+	    "($(awk -v b=$bytes -v m=$GUEST_MEM 'BEGIN { printf "%.2f", b / (m * 1048576) }') x memory); $(grep -v ": trace " $ERR)"
 	fig "pause: xenpipe $ours_pause ms vs xl migrate $xl_pause ms (goal: ours <= xl's)"
+	# where the pause goes: the last rounds, then both ends' trace points
+	fig "dirty-track: $(tail -n 3 $LAB_WORK/rounds | tr '\n' ';')"
+	cat $ERR $LAB_WORK/restore | grep ': trace ' | sort -t' ' -k3 -n |
+	    while read -r l; do fig "$l"; done
 	[ "$(logdirty)" = off ]
 }
 
