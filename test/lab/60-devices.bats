@@ -35,7 +35,17 @@ backends() {
 	devices_ok
 }
 
+# xl's own save/restore and migration of a PVH guest with devices: under
+# QEMU's TCG the guest comes back with bad memory and triple-faults now and
+# then (README, pitfalls: 2 runs of 2 with eager FPU); PV guests pass.
+# LAB_XL_PVH_DEVICES=1 runs them on pvh anyway.
+skip_xl_pvh() {
+	[ "$LAB_GUEST" != pvh ] || [ "${LAB_XL_PVH_DEVICES:-0}" = 1 ] ||
+	    skip "xl's save/migrate of a PVH guest with devices breaks it under TCG (README, pitfalls); runs on pv"
+}
+
 @test "devices: xl save + xl restore: $G goes on reading its disk and answering ping" {
+	skip_xl_pvh
 	devguest_ensure
 	d0=$(domid)
 	keep_running xl_save_restore
@@ -44,6 +54,7 @@ backends() {
 }
 
 @test "devices: xl migrate -s '': $G goes on reading its disk and answering ping" {
+	skip_xl_pvh
 	devguest_ensure
 	d0=$(domid)
 	keep_running xl_migrate
