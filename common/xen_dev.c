@@ -169,16 +169,22 @@ member(yajl_val o, const char *k)
 }
 
 /*
- * Every member of o one of known, once; with colo, members colo* must be
- * null (a nic's COLO settings, which we do not build).
+ * o is an object, each member one of known, once; with colo, members
+ * colo* must be null (a nic's COLO settings, which we do not build).
  */
 static int
 check_keys(yajl_val o, const char *what, const char *const *known, int colo)
 {
 	const char *k;
 	char buf[40];
-	size_t i, j, n = YAJL_GET_OBJECT(o)->len;
+	size_t i, j, n;
 
+	if (!YAJL_IS_OBJECT(o)) {
+		xp_seterr(XE_STREAM, "domain config: %s is not an object",
+		    what);
+		return -1;
+	}
+	n = YAJL_GET_OBJECT(o)->len;
 	if (n > XD_MAX_KEYS) {
 		xp_seterr(XE_STREAM, "domain config: %s has %zu fields", what, n);
 		return -1;
@@ -497,11 +503,6 @@ parse_disk(yajl_val o, unsigned int idx, struct xd_disk *d)
 	int colo;
 
 	snprintf(what, sizeof(what), "disks[%u]", idx);
-	if (!YAJL_IS_OBJECT(o)) {
-		xp_seterr(XE_STREAM, "domain config: %s is not an object",
-		    what);
-		return -1;
-	}
 	if (check_keys(o, what, disk_keys, 0) < 0 ||
 	    get_str(o, what, "vdev", &s) < 0)
 		return -1;
@@ -618,11 +619,6 @@ parse_nic(yajl_val o, unsigned int idx, struct xd_nic *nic)
 	long long n;
 
 	snprintf(what, sizeof(what), "nics[%u]", idx);
-	if (!YAJL_IS_OBJECT(o)) {
-		xp_seterr(XE_STREAM, "domain config: %s is not an object",
-		    what);
-		return -1;
-	}
 	if (check_keys(o, what, nic_keys, 1) < 0 ||
 	    get_int(o, what, "devid", -1, 65535, -1, &n) < 0)
 		return -1;

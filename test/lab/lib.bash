@@ -54,7 +54,7 @@ vcpus = 1
 on_crash = "preserve"
 EOC
 	# the guests' own CPU, away from dom0's (dom0-run.sh, README)
-	xl cpupool-list $LAB_POOL >/dev/null 2>&1 &&
+	[ -n "${LAB_POOL:-}" ] && xl cpupool-list $LAB_POOL >/dev/null 2>&1 &&
 	    echo "pool = \"$LAB_POOL\"" >> $LAB_WORK/$G.cfg
 	if [ "${LAB_DEVICES:-0}" = 1 ]; then
 		cat >> $LAB_WORK/$G.cfg <<EOC
