@@ -5,6 +5,7 @@
  */
 #include <getopt.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -90,6 +91,11 @@ main(int argc, char **argv)
 		usage_exit(USAGE);
 	no_tty_stream(STDIN_FILENO, "pipe or redirect one to stdin");
 	cli_catch_signals();
+	/*
+	 * Pages are spliced into libxenguest's socket, and splice has no
+	 * MSG_NOSIGNAL: a restore that ended must be an EPIPE, not a signal.
+	 */
+	signal(SIGPIPE, SIG_IGN);
 	t0 = now_ns();
 	if (restore_stream(be, STDIN_FILENO, name, &info, &st) < 0)
 		die_xp(be->name);

@@ -22,6 +22,7 @@
 #define DOM_PAGES_MAX	(1ULL << 28)
 
 struct sw;		/* stream writer, stream.h */
+struct sr;		/* stream reader, stream.h */
 struct dom;		/* a backend's handle on one domain */
 
 enum dom_state {
@@ -132,9 +133,12 @@ struct backend {
 	 * write_pages and apply_record are then never called.  restore.c
 	 * feeds the libxc image and domain headers, then every libxc record
 	 * up to and including END, each already checked by the reader, as raw
-	 * bytes.  NULL for a backend that takes records one by one (sim).
+	 * bytes; for a PAGE_DATA record whose pages the reader left in its
+	 * input (sr_defer_data), raw is the record up to its pfns and data is
+	 * that reader, to copy the pages from.  NULL for a backend that takes
+	 * records one by one (sim).
 	 */
-	int (*feed)(struct dom *d, const void *raw, size_t len);
+	int (*feed)(struct dom *d, const void *raw, size_t len, struct sr *data);
 	/* A libxc record other than PAGE_DATA / END / STATIC_DATA_END. */
 	int (*apply_record)(struct dom *d, uint32_t rec_type, const void *body,
 	    uint32_t len);

@@ -86,7 +86,8 @@ feed_record(struct restore *rs, const struct sr_rec *r)
 				rs->st->pages_data++;
 		}
 	}
-	if (rs->be->feed(rs->d, r->raw, r->raw_len) < 0) {
+	if (rs->be->feed(rs->d, r->raw, r->raw_len,
+	    r->page_data == NULL && r->data_len ? rs->sr : NULL) < 0) {
 		xp_preerr("offset %" PRIu64 ": %s", r->offset,
 		    xc_rec_name(r->type));
 		return -1;
@@ -205,8 +206,10 @@ restore_stream(const struct backend *be, int in_fd, const char *name,
 		goto err;
 	/* the libxc image and domain headers end every kind of header */
 	if (be->feed != NULL && be->feed(rs.d, rs.h.raw + rs.h.raw_len -
-	    XC_HDRS_LEN, XC_HDRS_LEN) < 0)
+	    XC_HDRS_LEN, XC_HDRS_LEN, NULL) < 0)
 		goto err;
+	/* pages only go through to a backend that restores the stream */
+	sr_defer_data(rs.sr, be->feed != NULL);
 	snprintf(label, sizeof(label), "%s: restoring", rs.cfg.name);
 	pg = progress_new(label, rs.cfg.nr_pages);
 	while ((rc = sr_next(rs.sr, &r)) == 1) {

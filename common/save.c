@@ -270,6 +270,7 @@ save_copy_input(struct save *s, struct sr *sr, const struct stream_hdrs *h)
 		return -1;
 	}
 	sr_set_nr_pages(sr, s->info.nr_pages);
+	sr_defer_data(sr, 1);	/* pages go through untouched: splice */
 	if (sw_raw(s->sw, h->raw, h->raw_len) < 0)
 		return -1;
 	sw_headers_done(s->sw);
@@ -284,7 +285,8 @@ save_copy_input(struct save *s, struct sr *sr, const struct stream_hdrs *h)
 			continue;
 		if (r.type == REC_TYPE_PAGE_DATA)
 			sw_note_sent(s->sw, r.pfn_words, r.count);
-		if (sw_raw(s->sw, r.raw, r.raw_len) < 0)
+		if (sw_raw(s->sw, r.raw, r.raw_len) < 0 ||
+		    (r.page_data == NULL && sw_copy_data(s->sw, sr) < 0))
 			return -1;
 	}
 	if (rc == 0 && !marked) {

@@ -5,11 +5,13 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
+#include <sys/socket.h>
 #include <unistd.h>
 #include <endian.h>
 
@@ -444,6 +446,8 @@ struct sr {
 	char *json;
 	uint8_t *buf;		/* one record: header, body, padding */
 	size_t cap;
+	int defer;		/* leave PAGE_DATA's pages in the input */
+	uint64_t pending;	/* deferred bytes not yet copied out */
 };
 
 struct sr *
@@ -847,6 +851,9 @@ check_page_data(struct sr *sr, struct sr_rec *r)
 		    ph.count, nr_data);
 		return -1;
 	}
+	r->data_len = nr_data * XP_PAGE_SIZE;
+	if (r->raw_len < sizeof(struct rec_hdr) + r->length)
+		return 0;		/* deferred: the pages are still to come */
 	r->page_data = r->body + sizeof(ph) + (uint64_t)ph.count * 8;
 	return 0;
 }
@@ -968,6 +975,41 @@ check_xl_record(struct sr_rec *r)
 	return -1;
 }
 
+/*
+ * A deferred PAGE_DATA record: read its page data header and pfn words
+ * into sr->buf after rh, leaving the pages.  The count is bounded by the
+ * record's length before anything is read for it; check_page_data checks
+ * the rest.  Returns the bytes now in sr->buf, 0 on error.
+ */
+static size_t
+read_page_prefix(struct sr *sr, const struct rec_hdr *rh)
+{
+	struct xc_page_data_hdr ph;
+	size_t have = sizeof(*rh) + sizeof(ph);
+	uint64_t pfn_bytes;
+
+	if (rh->length < sizeof(ph) + sizeof(uint64_t))
+		return sizeof(*rh);	/* too short: check_page_data says */
+	if (sr_read(sr, sr->buf + sizeof(*rh), sizeof(ph), 0,
+	    "libxc record") < 0)
+		return 0;
+	memcpy(&ph, sr->buf + sizeof(*rh), sizeof(ph));
+	pfn_bytes = (uint64_t)ph.count * sizeof(uint64_t);
+	if (ph.count == 0 || pfn_bytes > rh->length - sizeof(ph))
+		return have;		/* check_page_data says */
+	if (sr_read(sr, sr->buf + have, pfn_bytes, 0, "libxc record") < 0)
+		return 0;
+	have += pfn_bytes;
+	sr->pending = rh->length - (have - sizeof(*rh));
+	return have;
+}
+
+void
+sr_defer_data(struct sr *sr, int on)
+{
+	sr->defer = on;
+}
+
 int
 sr_next(struct sr *sr, struct sr_rec *r)
 {
@@ -978,6 +1020,11 @@ sr_next(struct sr *sr, struct sr_rec *r)
 	int rc;
 
 	memset(r, 0, sizeof(*r));
+	if (sr->pending) {
+		xp_seterr(XE_USAGE, "offset %" PRIu64 ": the last record's "
+		    "page data was not copied", sr->off);
+		return -1;
+	}
 	if (sr->state == SR_DONE)
 		return 0;
 	if (sr->state == SR_HDRS) {
@@ -1009,17 +1056,23 @@ sr_next(struct sr *sr, struct sr_rec *r)
 		sr->cap = need;
 	}
 	memcpy(sr->buf, &rh, sizeof(rh));
-	if (padded && sr_read(sr, sr->buf + sizeof(rh), padded, 0,
-	    r->layer == LAYER_XC ? "libxc record" : "libxl record") < 0)
-		return -1;
 	r->type = rh.type;
 	r->length = rh.length;
 	r->body = sr->buf + sizeof(rh);
 	r->raw = sr->buf;
+	if (sr->defer && r->layer == LAYER_XC &&
+	    rh.type == REC_TYPE_PAGE_DATA) {
+		if ((need = read_page_prefix(sr, &rh)) == 0)
+			return -1;
+	} else if (padded && sr_read(sr, sr->buf + sizeof(rh), padded, 0,
+	    r->layer == LAYER_XC ? "libxc record" : "libxl record") < 0)
+		return -1;
 	r->raw_len = need;
 	if (r->layer == LAYER_XC) {
-		if (check_xc_record(sr, r) < 0)
+		if (check_xc_record(sr, r) < 0) {
+			sr->pending = 0;
 			return -1;
+		}
 		if (r->type == REC_TYPE_END)
 			sr->state = sr->fmt == FMT_LIBXC ? SR_DONE : SR_XL;
 	} else {
@@ -1029,4 +1082,107 @@ sr_next(struct sr *sr, struct sr_rec *r)
 			sr->state = SR_DONE;
 	}
 	return 1;
+}
+
+/*
+ * Move the deferred page data from the reader's fd to out_fd: splice(2)
+ * while it works (one of the two is a pipe), else read and write.  splice
+ * has no MSG_NOSIGNAL, so a socket gets it only when SIGPIPE is ignored;
+ * otherwise send with MSG_NOSIGNAL, and a reader that went away is an
+ * EPIPE here, not a signal.  *moved counts what reached out_fd.
+ */
+static int
+copy_pending(struct sr *sr, int out_fd, uint64_t *moved)
+{
+	static uint8_t buf[64 * 1024];
+	int can_splice = 1, is_sock;
+	struct sigaction sa;
+	struct stat st;
+	ssize_t n, w;
+	size_t len, off;
+
+	if (sr->pending == 0)
+		return 0;
+	is_sock = fstat(out_fd, &st) == 0 && S_ISSOCK(st.st_mode);
+	if (is_sock && (sigaction(SIGPIPE, NULL, &sa) < 0 ||
+	    sa.sa_handler != SIG_IGN))
+		can_splice = 0;
+	while (sr->pending > 0) {
+		if (xp_interrupted) {
+			errno = EINTR;
+			xp_seterr(XE_SYS, "offset %" PRIu64 ": interrupted "
+			    "while copying page data", sr->off);
+			return -1;
+		}
+		len = sr->pending > sizeof(buf) * 16 ? sizeof(buf) * 16 :
+		    sr->pending;
+		if (can_splice) {
+			n = splice(sr->fd, NULL, out_fd, NULL, len,
+			    SPLICE_F_MOVE | SPLICE_F_MORE);
+			if (n < 0 && errno == EINTR && !xp_interrupted)
+				continue;
+			if (n < 0 && (errno == EINVAL || errno == ENOSYS)) {
+				can_splice = 0;	/* neither fd is a pipe */
+				continue;
+			}
+			if (n < 0 && errno == EPIPE) {
+				xp_seterr(XE_SYS, "write stream");
+				return -1;
+			}
+			if (n < 0) {
+				xp_seterr(XE_SYS, "offset %" PRIu64 ": copying "
+				    "page data", sr->off);
+				return -1;
+			}
+		} else {
+			if (len > sizeof(buf))
+				len = sizeof(buf);
+			n = read(sr->fd, buf, len);
+			if (n < 0 && errno == EINTR && !xp_interrupted)
+				continue;
+			if (n < 0) {
+				xp_seterr(XE_SYS, "offset %" PRIu64 ": reading "
+				    "page data", sr->off);
+				return -1;
+			}
+			for (off = 0; off < (size_t)n; off += w) {
+				w = is_sock ? send(out_fd, buf + off, n - off,
+				    MSG_NOSIGNAL) :
+				    write(out_fd, buf + off, n - off);
+				if (w < 0 && errno == EINTR && !xp_interrupted) {
+					w = 0;
+					continue;
+				}
+				if (w < 0) {
+					xp_seterr(XE_SYS, "write stream");
+					return -1;
+				}
+			}
+		}
+		if (n == 0) {
+			errno = 0;
+			xp_seterr(XE_STREAM, "offset %" PRIu64 ": stream "
+			    "truncated in PAGE_DATA (%" PRIu64 " bytes of "
+			    "pages missing)", sr->off, sr->pending);
+			return -1;
+		}
+		sr->off += n;
+		sr->pending -= n;
+		*moved += n;
+	}
+	return 0;
+}
+
+int
+sw_copy_data(struct sw *sw, struct sr *sr)
+{
+	return copy_pending(sr, sw->fd, &sw->st.bytes);
+}
+
+int
+sr_copy_data(struct sr *sr, int out_fd)
+{
+	uint64_t moved = 0;
+
+	return copy_pending(sr, out_fd, &moved);
 }

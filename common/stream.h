@@ -104,7 +104,10 @@ struct sr_rec {
 	/* PAGE_DATA only: decoded, checked */
 	uint32_t count;
 	const uint64_t *pfn_words;	/* pfn | type << 60, count of them */
-	const uint8_t *page_data;	/* pages with data, in order */
+	const uint8_t *page_data;	/* pages with data, in order; NULL when
+					   deferred (data_len bytes left in
+					   the input, see sr_defer_data) */
+	uint64_t data_len;		/* bytes of those pages */
 };
 
 struct sr;
@@ -134,6 +137,18 @@ void sr_set_nr_pages(struct sr *sr, uint64_t nr_pages);
  */
 int sr_next(struct sr *sr, struct sr_rec *r);
 int sr_done(const struct sr *sr);
+
+/*
+ * A filter that passes pages through unchanged need not read them: with
+ * sr_defer_data(sr, 1), sr_next() reads and checks a PAGE_DATA record's
+ * header and pfns only (raw holds just those) and leaves its page data in
+ * the input, to be moved with sw_copy_data() before the next sr_next().
+ * Between two pipes that is splice(2): the pages never enter user space.
+ */
+void sr_defer_data(struct sr *sr, int on);
+/* Copy the deferred page data of the last record to sw's fd, or to fd. */
+int sw_copy_data(struct sw *sw, struct sr *sr);
+int sr_copy_data(struct sr *sr, int fd);
 uint64_t sr_offset(const struct sr *sr);
 
 #endif

@@ -45,6 +45,7 @@
 
 #include "err.h"
 #include "progress.h"
+#include "stream.h"
 #include "stream_format.h"
 #include "xen_priv.h"
 
@@ -955,8 +956,18 @@ err:
 	return -1;
 }
 
+/* libxenguest closed its end: its own error says why, if it has one. */
+static int
+feed_closed(struct xen_restore *r)
+{
+	if (join_thread(r) == 0)	/* stopped early, yet ok */
+		xp_seterr(XE_STREAM, "libxenguest ended the restore before "
+		    "the end of the stream");
+	return -1;
+}
+
 int
-xen_feed(struct dom *d, const void *raw, size_t len)
+xen_feed(struct dom *d, const void *raw, size_t len, struct sr *data)
 {
 	struct xen_restore *r = d->rst;
 	const char *p = raw;
@@ -975,12 +986,8 @@ xen_feed(struct dom *d, const void *raw, size_t len)
 		n = send(r->sock_w, p, len, MSG_NOSIGNAL);
 		if (n < 0 && errno == EINTR && !xp_interrupted)
 			continue;
-		if (n < 0 && (errno == EPIPE || errno == ECONNRESET)) {
-			if (join_thread(r) == 0)	/* stopped early, yet ok */
-				xp_seterr(XE_STREAM, "libxenguest ended the "
-				    "restore before the end of the stream");
-			return -1;
-		}
+		if (n < 0 && (errno == EPIPE || errno == ECONNRESET))
+			return feed_closed(r);
 		if (n < 0) {
 			xp_seterr(XE_SYS, "writing to libxenguest's restore");
 			return -1;
@@ -988,6 +995,9 @@ xen_feed(struct dom *d, const void *raw, size_t len)
 		p += n;
 		len -= n;
 	}
+	/* the pages: spliced from our input when dom-resume ignores SIGPIPE */
+	if (data != NULL && sr_copy_data(data, r->sock_w) < 0)
+		return errno == EPIPE || errno == ECONNRESET ? feed_closed(r) : -1;
 	return 0;
 }
 

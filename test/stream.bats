@@ -165,3 +165,52 @@ expect_refused() {	# expect_refused FILE PATTERN
 	[ "${#lines[@]}" -eq 1 ]
 	[[ "$output" == "dom-resume: xen: "*"simulated domain"*"XENPIPE_BACKEND=sim"* ]]
 }
+
+# The filters pass their input's pages through without reading them
+# (splice between pipes, read and write otherwise): the bytes must be the
+# same either way, and a damaged input still refused.
+@test "stream: dirty-track passes mem-dump's stream through byte for byte, between pipes (splice) and between files" {
+	mem-dump -l src >"$T/dump"
+	size=$(stat -c %s "$T/dump")
+	# the stage mark at the end (an empty 8-byte record) is not passed on
+	keep=$((size - 16))
+	dirty-track --max-rounds 1 src <"$T/dump" >"$T/out.files"
+	cat "$T/dump" | dirty-track --max-rounds 1 src | cat >"$T/out.pipes"
+	for f in files pipes; do
+		echo "$f: $(stat -c %s "$T/out.$f") bytes out of $size in"
+		cmp -n "$keep" "$T/dump" "$T/out.$f"
+		[ "$(stat -c %s "$T/out.$f")" -gt "$keep" ]
+	done
+	# and a damaged copy differs where it was damaged: cmp can fail
+	python3 "$STREAMTOOL" mutate "$T/dump" pfn-past-end "$T/bad"
+	! cmp -s -n "$keep" "$T/bad" "$T/out.pipes"
+}
+
+@test "stream: a damaged stream into dirty-track is refused with one line, between pipes and between files; the source runs on" {
+	mem-dump -l src >"$T/dump"
+	pd=$(python3 "$STREAMTOOL" records "$T/dump" | awk '$3 == "0x1" { print $1; exit }')
+	head -c $((pd + 16 + 8 * 1024 + 5000)) "$T/dump" >"$T/bad.cut"
+	for kind in count-big pfn-past-end; do
+		python3 "$STREAMTOOL" mutate "$T/dump" $kind "$T/bad.$kind"
+	done
+	while read -r kind pattern; do
+		for how in files pipes; do
+			if [ $how = files ]; then
+				run bash -c "dirty-track src <'$T/bad.$kind' >'$T/out'"
+			else
+				run bash -c "cat '$T/bad.$kind' | dirty-track src | cat >/dev/null; exit \${PIPESTATUS[1]}"
+			fi
+			echo "$kind, $how: status $status: $output"
+			[ "$status" -eq 2 ]
+			[ "${#lines[@]}" -eq 1 ]
+			[[ "$output" == *"$pattern"* ]]
+		done
+	done <<-'TABLE'
+	count-big does not fit
+	pfn-past-end past the end of the domain
+	cut truncated in PAGE_DATA
+	TABLE
+	[ "$(sim_field "$HOSTA" src '["state"]')" = running ]
+	[ "$(sim_field "$HOSTA" src '["logdirty"]')" = False ]
+	simdom check src
+}
