@@ -1161,9 +1161,9 @@ copy_pending(struct sr *sr, int out_fd, uint64_t *moved)
 		}
 		if (n == 0) {
 			errno = 0;
-			xp_seterr(XE_STREAM, "offset %" PRIu64 ": stream "
-			    "truncated in PAGE_DATA (%" PRIu64 " bytes of "
-			    "pages missing)", sr->off, sr->pending);
+			xp_seterr(XE_STREAM, "stream truncated at offset %"
+			    PRIu64 " in PAGE_DATA's pages (%" PRIu64 " bytes "
+			    "missing)", sr->off, sr->pending);
 			return -1;
 		}
 		sr->off += n;

@@ -208,7 +208,7 @@ expect_refused() {	# expect_refused FILE PATTERN
 	done <<-'TABLE'
 	count-big does not fit
 	pfn-past-end past the end of the domain
-	cut truncated in PAGE_DATA
+	cut truncated at offset
 	TABLE
 	[ "$(sim_field "$HOSTA" src '["state"]')" = running ]
 	[ "$(sim_field "$HOSTA" src '["logdirty"]')" = False ]

@@ -70,7 +70,7 @@ if [ "${LAB_SERVE:-0}" = 1 ]; then
 	serve
 else
 	# inside QEMU's own limit, so the logs below still get out
-	timeout -k 5 $(( ${LAB_TIMEOUT:-1080} - 150 )) bats --tap $S/lab/*.bats > $S/out/tap 2>&1
+	timeout -k 5 $(( ${LAB_TIMEOUT:-2100} - 150 )) bats --tap $S/lab/*.bats > $S/out/tap 2>&1
 	echo $? > $S/out/status
 fi
 kill $MON

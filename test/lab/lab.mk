@@ -11,7 +11,7 @@
 #   LAB_GUEST=pvh      Xen 4.17.7 (bookworm-security), PVH guest (default)
 #   LAB_GUEST=pv       Xen 4.17.5 (bookworm point release, shadow paging), PV
 #   XENPIPE_LAB_CACHE  the cache, default /var/cache/xenpipe-lab
-#   LAB_TIMEOUT        seconds before QEMU is killed, default 1080
+#   LAB_TIMEOUT        seconds before QEMU is killed, default 2100
 #
 # A lab that cannot be had (no network for the cache, no QEMU) says
 # "1..0 # SKIP reason" and does not fail; a broken one fails.

@@ -14,7 +14,7 @@ GUEST=${1:-pvh}
 LAB=$(cd "$(dirname "$0")" && pwd)
 TOP=$(cd "$LAB/../.." && pwd)
 CACHE=${XENPIPE_LAB_CACHE:-/var/cache/xenpipe-lab}
-TMO=${LAB_TIMEOUT:-1080}
+TMO=${LAB_TIMEOUT:-2100}
 case $GUEST in
 pvh) V=4177;;
 pv) V=4175;;

@@ -57,7 +57,10 @@ exec)
 		mv "$S/bin/.$(basename "$f").new" "$S/bin/$(basename "$f")"
 	done
 	cp "$LAB"/*.bats "$LAB/lib.bash" "$LAB/dom0-run.sh" $S/lab/
-	mkdir -p $S/lab/wip && cp "$LAB"/wip/*.bats $S/lab/wip/
+	mkdir -p $S/lab/wip
+	for f in "$LAB"/wip/*.bats; do
+		if [ -e "$f" ]; then cp "$f" $S/lab/wip/; fi
+	done
 	id=$(date +%s%N)-$$
 	shift 2
 	printf '%s\n' "$*" > $S/cmd/$id.tmp

@@ -2,7 +2,7 @@
 # acceptance 7): after a cold and a live migration to the same host, the
 # backends are rebuilt from the config in the stream (xen_dev.c) and the
 # guest goes on reading its disk and answering ping (devices_ok, lib.bash).
-load ../lib
+load lib
 
 G=devguest
 LAB_DEVICES=1
