@@ -104,6 +104,7 @@ clean:
 bench: all
 	PATH=$(CURDIR)/build:$$PATH bench/live $(BENCH_SIZE)
 	PATH=$(CURDIR)/build:$$PATH bench/transport
+	PATH=$(CURDIR)/build:$$PATH bench/passthrough $(BENCH_SIZE)
 
 .PHONY: bench
 include test/lab/lab.mk

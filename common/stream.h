@@ -7,7 +7,8 @@
  * (XALLOC entries).  The reader (struct sr) detects the outer layer, checks
  * every header, length, count and pfn before trusting it, and hands out one
  * record at a time together with its raw bytes, so that a filter can copy
- * its input through unchanged and then append to it.
+ * its input through unchanged and then append to it; a filter's pages can
+ * stay in the input and be spliced on (sr_defer_data, sw_copy_data).
  *
  * Callers: save.c and restore.c, and bin/ programs that pass streams
  * through (dirty-track, dom-suspend) or inspect them (stream-info).
