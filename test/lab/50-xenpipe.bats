@@ -16,6 +16,13 @@ setup() {
 teardown() {
 	# a same-host migration leaves the old domain suspended, renamed
 	xl destroy $G--migratedaway 2>/dev/null || true
+	# dom0's /tmp is its RAM (1 GiB): a stream left behind is one less
+	# guest the suites after this can start
+	rm -f $F $F.*
+}
+
+teardown_file() {
+	rm -f $XLF $SAVE	# $SAVE: 20-save-restore's, kept for 30-
 }
 
 # The domains xl list shows, one name a line, sorted.

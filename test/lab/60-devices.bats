@@ -10,6 +10,10 @@ G=devguest
 LAB_DEVICES=1
 load lib
 
+teardown_file() {
+	rm -f $SAVE	# xl save's file: dom0's /tmp is its RAM
+}
+
 # the guest's vif and vbd backends in dom0's xenstore: "vif:ID vbd:ID"
 backends() {
 	echo "vif:$(xenstore-list /local/domain/0/backend/vif 2>/dev/null | tr '\n' ' ')" \

@@ -14,6 +14,10 @@ setup() {
 	devguest_ensure
 }
 
+teardown() {
+	rm -f $F	# dom0's /tmp is its RAM
+}
+
 # the backends dom0 has for the guest now: vbd and vif under its domid
 backends() {
 	local id=$(domid)
