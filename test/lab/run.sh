@@ -9,6 +9,7 @@
 # LAB_DOM0_ARGS adds lab.foo=bar words to dom0's command line (LAB_FOO=bar
 # in the suite): lab.keep_save=1 copies the xl save file to share/out
 # on a failure.  LAB_BIN: the programs to test (default build/).
+# LAB_SUITES="10 70": run only those suites (by number), for debugging.
 set -eu
 GUEST=${1:-pvh}
 LAB=$(cd "$(dirname "$0")" && pwd)
@@ -63,7 +64,12 @@ boot() {
 	if [ -d "$BIN" ]; then
 		find "$BIN" -maxdepth 1 -type f -perm -u+x -exec cp {} $S/bin/ \;
 	fi
-	cp "$LAB"/*.bats "$LAB/lib.bash" "$LAB/dom0-run.sh" $S/lab/
+	if [ -n "${LAB_SUITES:-}" ]; then	# e.g. "10 70": only those suites
+		for n in $LAB_SUITES; do cp "$LAB"/$n-*.bats $S/lab/; done
+	else
+		cp "$LAB"/*.bats $S/lab/
+	fi
+	cp "$LAB/lib.bash" "$LAB/dom0-run.sh" $S/lab/
 	cp $C/vmlinuz $S/guest/vmlinuz
 	sh "$LAB/mkguest.sh" $S/guest $C/guest-modules
 	LOG=$RUN/console.log
