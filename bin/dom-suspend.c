@@ -147,6 +147,7 @@ main(int argc, char **argv)
 	if (live) {
 		if (be->logdirty(d, LOGDIRTY_CLEAN, bitmap) < 0)
 			goto err;
+		trace_point("last dirty bitmap read");
 		/* fault injection, to prove the tests catch a lost dirty page */
 		if (fault_drop_final_dirty())
 			memset(bitmap, 0, (info.nr_pages + 63) / 64 * 8);

@@ -540,16 +540,19 @@ fill_skeleton(xs_transaction_t t, void *arg)
 
 /*
  * libxl__build_post's part, the primary console (libxl_console.c) and
- * /libxl/N/dm-version: everything but the name, once the memory is in.
+ * /libxl/N/dm-version, as far as it is known before the memory is in:
+ * written while the stream comes in, so that a live migration's pause
+ * has only fill_post's few keys to wait for.  The guest sees none of it
+ * before xs_introduce_domain, and xenconsoled reads the console only once
+ * its ring-ref is there.
  */
 static int
-fill_post(xs_transaction_t t, void *arg)
+fill_static(xs_transaction_t t, void *arg)
 {
 	struct xen_restore *r = arg;
 	const char *dp = r->dom_path, *lp = r->libxl_path, *vp = r->vm_path;
 	uint32_t id = r->domid;
 	char v[128], bp[96], st[32];
-	struct timeval now;
 	unsigned int i;
 	struct xs_permissions ro[2] = {
 		{ r->console_domid, XS_PERM_NONE }, { id, XS_PERM_READ },
@@ -570,15 +573,9 @@ fill_post(xs_transaction_t t, void *arg)
 	PUT(P_KEEP, v, "%s/domid", dp);
 	snprintf(v, sizeof(v), "%u", r->store_port);
 	PUT(P_KEEP, v, "%s/store/port", dp);
-	snprintf(v, sizeof(v), "%lu", r->store_gfn);
-	PUT(P_KEEP, v, "%s/store/ring-ref", dp);
 	for (i = 0; i < r->c.max_vcpus; i++)
 		PUT(P_KEEP, r->c.avail[i] ? "online" : "offline",
 		    "%s/cpu/%u/availability", dp, i);
-
-	gettimeofday(&now, NULL);
-	snprintf(st, sizeof(st), "%lld.%02ld", (long long)now.tv_sec,
-	    (long)now.tv_usec / 10000);
 	if (r->c.pv) {
 		PUT(P_KEEP, "linux", "%s/image/ostype", vp);
 		if (r->c.kernel != NULL)
@@ -588,7 +585,6 @@ fill_post(xs_transaction_t t, void *arg)
 		if (r->c.cmdline != NULL)
 			PUT(P_KEEP, r->c.cmdline, "%s/image/cmdline", vp);
 	}
-	PUT(P_KEEP, st, "%s/start_time", vp);
 	if (r->c.dm_version != NULL)
 		PUT(P_KEEP, r->c.dm_version, "%s/dm-version", lp);
 
@@ -617,8 +613,6 @@ fill_post(xs_transaction_t t, void *arg)
 	PUT(P_KEEP, "", "%s/console/tty", dp);
 	snprintf(st, sizeof(st), "%u", r->console_port);
 	PUT(P_KEEP, st, "%s/console/port", dp);
-	snprintf(st, sizeof(st), "%lu", r->console_gfn);
-	PUT(P_KEEP, st, "%s/console/ring-ref", dp);
 	snprintf(st, sizeof(st), "%u", id);
 	PUT(P_KEEP, v, "%s/frontend", bp);
 	PUT(P_KEEP, st, "%s/frontend-id", bp);
@@ -631,6 +625,26 @@ fill_post(xs_transaction_t t, void *arg)
 	PUT(P_KEEP, "1", "%s/device/console/0/online", lp);
 	PUT(P_KEEP, "1", "%s/device/console/0/state", lp);
 	PUT(P_KEEP, "vt100", "%s/device/console/0/protocol", lp);
+	return 0;
+}
+
+/* The rest, once the memory is in: the rings' frames and the start time. */
+static int
+fill_post(xs_transaction_t t, void *arg)
+{
+	struct xen_restore *r = arg;
+	uint32_t id = r->domid;
+	char v[32];
+	struct timeval now;
+
+	snprintf(v, sizeof(v), "%lu", r->store_gfn);
+	PUT(P_KEEP, v, "%s/store/ring-ref", r->dom_path);
+	snprintf(v, sizeof(v), "%lu", r->console_gfn);
+	PUT(P_KEEP, v, "%s/console/ring-ref", r->dom_path);
+	gettimeofday(&now, NULL);
+	snprintf(v, sizeof(v), "%lld.%02ld", (long long)now.tv_sec,
+	    (long)now.tv_usec / 10000);
+	PUT(P_KEEP, v, "%s/start_time", r->vm_path);
 #undef PUT
 	return 0;
 }
@@ -875,6 +889,46 @@ join_thread(struct xen_restore *r)
 
 /* ---- the ops ---- */
 
+/* /var/lib/xen/userdata-d.DOMID.UUID.libxl-json: what xl reads back. */
+static int
+write_userdata(struct xen_restore *r)
+{
+	char path[256], tmp[272];
+	size_t len = strlen(r->json) + 1;	/* libxl keeps the NUL */
+	ssize_t n;
+	int fd;
+
+	if (mkdir(XEN_LIB_DIR, 0755) < 0 && errno != EEXIST) {
+		xp_seterr(XE_SYS, "%s", XEN_LIB_DIR);
+		return -1;
+	}
+	snprintf(path, sizeof(path), XEN_LIB_DIR "/userdata-d.%u.%s.libxl-json",
+	    r->domid, r->c.uuid);
+	snprintf(tmp, sizeof(tmp), XEN_LIB_DIR "/userdata-n.%u.%s.libxl-json",
+	    r->domid, r->c.uuid);
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+	    0644)) < 0) {
+		xp_seterr(XE_SYS, "%s", tmp);
+		return -1;
+	}
+	n = write(fd, r->json, len);
+	if (n != (ssize_t)len || fsync(fd) < 0) {
+		if (n >= 0 && n != (ssize_t)len)
+			errno = EIO;
+		xp_seterr(XE_SYS, "%s", tmp);
+		close(fd);
+		unlink(tmp);
+		return -1;
+	}
+	close(fd);
+	if (rename(tmp, path) < 0) {
+		xp_seterr(XE_SYS, "%s", path);
+		unlink(tmp);
+		return -1;
+	}
+	return 0;
+}
+
 int
 xen_create(const struct dom_config *cfg, struct dom **dp)
 {
@@ -929,7 +983,9 @@ xen_create(const struct dom_config *cfg, struct dom **dp)
 	 * paths match.  xen_destroy removes it only when no one else has it.
 	 */
 	snprintf(r->vm_path, sizeof(r->vm_path), "/vm/%s", r->c.uuid);
-	if (xen_xs_txn(fill_skeleton, r, "the domain's directories") < 0)
+	if (xen_xs_txn(fill_skeleton, r, "the domain's directories") < 0 ||
+	    xen_xs_txn(fill_static, r, "the domain's entries") < 0 ||
+	    write_userdata(r) < 0)
 		goto err;
 	if (start_thread(r) < 0)
 		goto err;
@@ -1118,46 +1174,6 @@ give_back_name(const char *name, uint32_t old)
 	free(ovm);
 }
 
-/* /var/lib/xen/userdata-d.DOMID.UUID.libxl-json: what xl reads back. */
-static int
-write_userdata(struct xen_restore *r)
-{
-	char path[256], tmp[272];
-	size_t len = strlen(r->json) + 1;	/* libxl keeps the NUL */
-	ssize_t n;
-	int fd;
-
-	if (mkdir(XEN_LIB_DIR, 0755) < 0 && errno != EEXIST) {
-		xp_seterr(XE_SYS, "%s", XEN_LIB_DIR);
-		return -1;
-	}
-	snprintf(path, sizeof(path), XEN_LIB_DIR "/userdata-d.%u.%s.libxl-json",
-	    r->domid, r->c.uuid);
-	snprintf(tmp, sizeof(tmp), XEN_LIB_DIR "/userdata-n.%u.%s.libxl-json",
-	    r->domid, r->c.uuid);
-	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
-	    0644)) < 0) {
-		xp_seterr(XE_SYS, "%s", tmp);
-		return -1;
-	}
-	n = write(fd, r->json, len);
-	if (n != (ssize_t)len || fsync(fd) < 0) {
-		if (n >= 0 && n != (ssize_t)len)
-			errno = EIO;
-		xp_seterr(XE_SYS, "%s", tmp);
-		close(fd);
-		unlink(tmp);
-		return -1;
-	}
-	close(fd);
-	if (rename(tmp, path) < 0) {
-		xp_seterr(XE_SYS, "%s", path);
-		unlink(tmp);
-		return -1;
-	}
-	return 0;
-}
-
 int
 xen_start(struct dom *d, const char *name, struct dom_info *info)
 {
@@ -1182,9 +1198,8 @@ xen_start(struct dom *d, const char *name, struct dom_info *info)
 	/* named before xenconsoled sees it: its log file takes the name */
 	if (take_name(r, name, &old) < 0)
 		return -1;
-	if (xen_xs_txn(fill_post, r, "the domain's entries") < 0)
-		goto err;
-	if (write_userdata(r) < 0)
+	trace_point("named %s", name);
+	if (xen_xs_txn(fill_post, r, "the domain's rings") < 0)
 		goto err;
 	if (!xs_introduce_domain(xen_xsh, r->domid, r->store_gfn,
 	    r->store_port)) {

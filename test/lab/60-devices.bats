@@ -29,6 +29,7 @@ backends() {
 }
 
 @test "devices: $G boots with a disk and a vif, reads its disk, answers ping" {
+	skip_pvh_devices "booting"
 	xl destroy $G 2>/dev/null || true
 	t=$(now)
 	create_guest
@@ -39,17 +40,8 @@ backends() {
 	devices_ok
 }
 
-# xl's own save/restore and migration of a PVH guest with devices: under
-# QEMU's TCG the guest comes back with bad memory and triple-faults now and
-# then (README, pitfalls: 2 runs of 2 with eager FPU); PV guests pass.
-# LAB_XL_PVH_DEVICES=1 runs them on pvh anyway.
-skip_xl_pvh() {
-	[ "$LAB_GUEST" != pvh ] || [ "${LAB_XL_PVH_DEVICES:-0}" = 1 ] ||
-	    skip "xl's save/migrate of a PVH guest with devices breaks it under TCG (README, pitfalls); runs on pv"
-}
-
 @test "devices: xl save + xl restore: $G goes on reading its disk and answering ping" {
-	skip_xl_pvh
+	skip_pvh_devices "xl's save/migrate of"
 	devguest_ensure
 	d0=$(domid)
 	keep_running xl_save_restore
@@ -58,7 +50,7 @@ skip_xl_pvh() {
 }
 
 @test "devices: xl migrate -s '': $G goes on reading its disk and answering ping" {
-	skip_xl_pvh
+	skip_pvh_devices "xl's save/migrate of"
 	devguest_ensure
 	d0=$(domid)
 	keep_running xl_migrate

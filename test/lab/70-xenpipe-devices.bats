@@ -11,6 +11,7 @@ ERR=$LAB_WORK/err
 
 setup() {
 	command -v dom-suspend >/dev/null || skip "xenpipe not built (no build/dom-suspend)"
+	skip_pvh_devices "xenpipe's migration of"
 	devguest_ensure
 }
 
