@@ -135,6 +135,10 @@ live_pause() { op_pause "$P0"; }
 	fig "dirty-track: $(tail -n 3 $LAB_WORK/rounds | tr '\n' ';')"
 	cat $ERR $LAB_WORK/restore | grep ': trace ' | sort -t' ' -k3 -n |
 	    while read -r l; do fig "$l"; done
+	# the same pause from outside: dom0's clock, suspend asked to unpause
+	fig "xenpipe live: suspending to started $(cat $ERR $LAB_WORK/restore |
+	    awk '/: trace .*: suspending / { s = $3 } /: trace .*: started$/ { e = $3 }
+		END { sub(":", "", s); sub(":", "", e); printf "%.0f", (e - s) * 1000 }') ms by dom0's clock"
 	[ "$(logdirty)" = off ]
 }
 

@@ -86,14 +86,15 @@ guest_intact() {
 	fi
 }
 
-# op_pause P0: the longest pause memguard saw since its pause count was P0
+# op_pause P0: the longest pause memguard saw since its pause count was P0;
+# "<200" when there was none (guest-init.sh: memguard -P 200)
 op_pause() {
 	echo "$(mg recent_pauses)" | awk -v n=$(( $(mg pauses) - $1 )) '{
 		m = 0
 		for (i = NF - n + 1; i <= NF; i++)
 			if (i > 0 && $i > m)
 				m = $i
-		print m
+		print (m > 0 ? m : "<200")
 	}'
 }
 
