@@ -124,7 +124,7 @@ xen_getinfo(uint32_t domid, xc_domaininfo_t *xi)
 		return -1;
 	}
 	if (n == 0 || xi->domain != domid) {
-		xp_seterr(XE_USAGE, "no domain with id %u", domid);
+		xp_seterr(XE_STATE, "no domain with id %u", domid);
 		return -1;
 	}
 	return 0;
@@ -208,7 +208,7 @@ xen_open(const char *name_or_id, struct dom **d)
 			}
 		free(all);
 		if (hits == 0) {
-			xp_seterr(XE_USAGE, "no domain named %s", name_or_id);
+			xp_seterr(XE_STATE, "no domain named %s", name_or_id);
 			return -1;
 		}
 		if (hits > 1) {

@@ -147,3 +147,17 @@ wait_writes() {	# wait_writes ROOT NAME MIN
 	[ "$status" -ne 0 ]
 	[ -z "$(entries_on "$HOSTB")" ]
 }
+
+@test "pipelines: a domain that is not there: each program exits 3 with one line naming it" {
+	simdom create d --memory 16M --dirty-rate 0
+	dom-suspend -c d </dev/null >"$T/f"
+	for cmd in "mem-dump nosuch" "mem-dump -l nosuch" "dom-suspend nosuch" \
+	    "dom-suspend -c nosuch" "dirty-track nosuch"; do
+		run bash -c "$cmd < $T/f > /dev/null"
+		echo "$cmd: $status: $output"
+		[ "$status" -eq 3 ]
+		[ "${#lines[@]}" -eq 1 ]
+		[[ "$output" == *nosuch* ]]
+	done
+	[ "$(domains_on "$HOSTA")" = d ]
+}

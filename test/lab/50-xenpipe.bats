@@ -204,6 +204,22 @@ live_pause() { op_pause "$P0"; }
 	guest_intact
 }
 
+@test "a domain that is not there: each program exits 3 with one line naming it" {
+	local before cmd
+	before=$(domains)
+	[ -f $XLF ] || xl save -c $G $XLF
+	for cmd in "mem-dump nosuch" "mem-dump -l nosuch" "dom-suspend nosuch" \
+	    "dom-suspend -c nosuch" "dirty-track nosuch"; do
+		run sh -c "$cmd < $XLF > /dev/null"
+		fig "$cmd: status $status: $output"
+		[ "$status" -eq 3 ]
+		[ "${#lines[@]}" -eq 1 ]
+		[[ "$output" == *nosuch* ]]
+	done
+	[ "$(domains)" = "$before" ]
+	guest_intact
+}
+
 # Xen 4.17.7 (the pvh lab) is built without shadow paging: a PV guest runs,
 # but Xen cannot track its dirty pages.  Live migration must say so in one
 # line, not crash, and leave the guest as it was.
