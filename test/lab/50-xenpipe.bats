@@ -16,7 +16,6 @@ setup() {
 teardown() {
 	# a same-host migration leaves the old domain suspended, renamed
 	xl destroy $G--migratedaway 2>/dev/null || true
-	xl destroy labpv 2>/dev/null || true	# the PV guest of the last test
 	# dom0's /tmp is its RAM (1 GiB): a stream left behind is one less
 	# guest the suites after this can start
 	rm -f $F $F.*
@@ -24,6 +23,7 @@ teardown() {
 
 teardown_file() {
 	rm -f $XLF $SAVE	# $SAVE: 20-save-restore's, kept for 30-
+	xl destroy labpv 2>/dev/null || true	# the PV guest of the last test
 }
 
 # The domains xl list shows, one name a line, sorted.
@@ -134,12 +134,13 @@ live_pause() { op_pause "$P0"; }
 	fig "pause: xenpipe $ours_pause ms vs xl migrate $xl_pause ms (goal: ours <= xl's)"
 	# where the pause goes: the last rounds, then both ends' trace points
 	fig "dirty-track: $(tail -n 3 $LAB_WORK/rounds | tr '\n' ';')"
-	cat $ERR $LAB_WORK/restore | grep ': trace ' | sort -t' ' -k3 -n |
-	    while read -r l; do fig "$l"; done
+	grep -h ': trace ' $ERR $LAB_WORK/restore | sort -t' ' -k3 -n > $LAB_WORK/trace
+	while read -r l; do fig "$l"; done < $LAB_WORK/trace
 	# the same pause from outside: dom0's clock, suspend asked to unpause
-	fig "xenpipe live: suspending to started $(cat $ERR $LAB_WORK/restore |
-	    awk '/: trace .*: suspending / { s = $3 } /: trace .*: started$/ { e = $3 }
-		END { sub(":", "", s); sub(":", "", e); printf "%.0f", (e - s) * 1000 }') ms by dom0's clock"
+	fig "xenpipe live: suspending to started $(awk '
+	    /: suspending / { s = $3 } /: started$/ { e = $3 }
+	    END { sub(":", "", s); sub(":", "", e); printf "%.0f", (e - s) * 1000 }' \
+	    $LAB_WORK/trace) ms by dom0's clock"
 	[ "$(logdirty)" = off ]
 }
 

@@ -2,6 +2,7 @@
 # /init of the lab guest (busybox initramfs): memguard, the integrity oracle,
 # and a counter published every second as data/counter and data/boot_id.
 # Kernel command line: mg_mib=N (region, MiB), mg_rate=N (page writes per s),
+# mg_pause=MS (the shortest gap between ticks memguard counts as a pause),
 # lab_ip=A.B.C.D/N (eth0, default 10.99.0.2/24), lab_disk_period=S (default 3).
 # Devices (lib.bash, LAB_DEVICES=1): the modules in /lib/modules (mkguest.sh)
 # are insmodded in the order of /lib/modules/order; a disk (xvda) is read
@@ -13,21 +14,20 @@ mount -t devtmpfs devtmpfs /dev
 B=$(cat /proc/sys/kernel/random/boot_id)
 MIB=64
 RATE=1000
+PAUSE=500
 IP=10.99.0.2/24
 PERIOD=3
 for a in $(cat /proc/cmdline); do
 	case $a in
 	mg_mib=*) MIB=${a#*=};;
 	mg_rate=*) RATE=${a#*=};;
+	mg_pause=*) PAUSE=${a#*=};;
 	lab_ip=*) IP=${a#*=};;
 	lab_disk_period=*) PERIOD=${a#*=};;
 	esac
 done
 echo "DOMU-BOOT boot_id=$B"
-# a gap of 200 ms or more between its 20 ms ticks is a pause (idle, TCG's
-# jitter stays under 140 ms; memguard's own default of 500 ms hid a live
-# migration's shorter pause, which then read as 0)
-/bin/memguard -m $MIB -r $RATE -P 200 &
+/bin/memguard -m $MIB -r $RATE -P $PAUSE &
 
 # a device the toolstack gave the guest shows in /sys/bus/xen/devices as soon
 # as xenbus enumerates it (at boot, before its driver is loaded)
