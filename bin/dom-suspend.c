@@ -6,7 +6,13 @@
  * stream on stdin (mem-dump -l | dirty-track) it copies that through, then
  * suspends, sends the pages dirtied since, the context and END.  The domain
  * stays suspended (resume it with dom-resume --in-place, or -c here).
+ * With --handshake it hands the domain over to dom-resume --handshake
+ * (handover.h): the source is destroyed once the receiver reports that its
+ * copy runs, resumed if the go was never given or the receiver destroyed
+ * its copy, and otherwise left suspended.
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -18,18 +24,62 @@
 #include "backend.h"
 #include "cli.h"
 #include "err.h"
+#include "fault.h"
+#include "handover.h"
 #include "progress.h"
 #include "save.h"
 #include "stream.h"
 
-#define USAGE "dom-suspend [-cv] [-f libxc|libxl|xl] DOM"
+#define USAGE "dom-suspend [-cv] [-f libxc|libxl|xl] " \
+	"[--handshake REPLIES [--timeout SECONDS]] DOM"
 
-static int
-fault_drop_final_dirty(void)
+/* The backend's own tool to destroy a domain: what the admin types. */
+static const char *
+destroy_cmd(const struct backend *be)
 {
-	const char *f = getenv("XENPIPE_FAULT");
+	return strcmp(be->name, "sim") == 0 ? "simdom destroy" : "xl destroy";
+}
 
-	return f != NULL && strcmp(f, "drop-final-dirty") == 0;
+/*
+ * After END: hand the domain over.  Exits unless the source is to be
+ * resumed; then returns the exit status.
+ */
+static int
+hand_over(const struct backend *be, struct dom **d, int reply_fd,
+    int timeout_ms, int vflag)
+{
+	struct ho_result res;
+
+	handover_send(be, d, STDOUT_FILENO, reply_fd, timeout_ms, &res);
+	switch (res.outcome) {
+	case HO_RUNNING:
+		if (vflag)
+			warnmsg("%s: handed over: the receiver runs it as %s "
+			    "(id %" PRIu32 "); the source (id %" PRIu32 ") is "
+			    "destroyed", be->name, res.peer_name,
+			    res.peer_domid, res.domid);
+		exit(0);
+	case HO_UNDESTROYED:
+		die(EX_UNDESTROYED, "%s: handed over (the receiver runs it as "
+		    "%s, id %" PRIu32 "), but destroying the source failed: %s; "
+		    "it is left suspended here as %s (id %" PRIu32 "): %s %"
+		    PRIu32, be->name, res.peer_name, res.peer_domid,
+		    xp_errmsg(), res.name, res.domid, destroy_cmd(be),
+		    res.domid);
+	case HO_UNKNOWN:
+		die(EX_UNKNOWN, "%s: HANDOVER OUTCOME UNKNOWN: the go was given "
+		    "but %s; %s is left suspended here as %s (id %" PRIu32 "). "
+		    "If the receiver runs the guest, destroy this copy: %s %"
+		    PRIu32 "; if it does not, resume this one: dom-resume "
+		    "--in-place --force %" PRIu32, be->name, xp_errmsg(),
+		    res.name, res.name, res.domid, destroy_cmd(be), res.domid,
+		    res.domid);
+	case HO_REFUSED:
+		return EX_NO;
+	case HO_NOT_GIVEN:
+		break;
+	}
+	return xp_exit_code();
 }
 
 static int
@@ -47,6 +97,8 @@ main(int argc, char **argv)
 	static const struct option longopts[] = {
 		{ "checkpoint", no_argument, NULL, 'c' },
 		{ "format", required_argument, NULL, 'f' },
+		{ "handshake", required_argument, NULL, 'H' },
+		{ "timeout", required_argument, NULL, 't' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -58,8 +110,9 @@ main(int argc, char **argv)
 	struct stream_hdrs h;
 	enum stream_fmt fmt = FMT_XL;
 	uint64_t *bitmap = NULL, t0;
+	const char *replies = NULL;
 	int cflag = 0, vflag = 0, fflag = 0, live = 0, suspended = 0;
-	int ch, rc, code;
+	int reply_fd = -1, timeout_ms = 300000, tflag = 0, ch, rc, code = 0;
 
 	cli_common(argc, argv, USAGE);
 	while ((ch = getopt_long(argc, argv, "cf:v", longopts, NULL)) != -1) {
@@ -72,6 +125,14 @@ main(int argc, char **argv)
 				die(EX_USAGE, "%s", xp_errmsg());
 			fflag = 1;
 			break;
+		case 'H':
+			replies = optarg;
+			break;
+		case 't':
+			timeout_ms = arg_u64(optarg, 1, 86400, "--timeout") *
+			    1000;
+			tflag = 1;
+			break;
 		case 'v':
 			vflag = 1;
 			break;
@@ -81,11 +142,23 @@ main(int argc, char **argv)
 	}
 	argc -= optind;
 	argv += optind;
-	if (argc != 1)
+	if (argc != 1 || (tflag && replies == NULL))
 		usage_exit(USAGE);
+	if (cflag && replies != NULL)
+		die(EX_USAGE, "-c keeps the domain running: there is nothing to "
+		    "hand over (--handshake)");
+	/*
+	 * Opened first, and without waiting for a writer: the stage that
+	 * writes it (a FIFO) may block in its open until we do.
+	 */
+	if (replies != NULL && (reply_fd = open(replies, O_RDONLY |
+	    O_NONBLOCK | O_CLOEXEC)) < 0)
+		die(EX_SYS, "--handshake %s: %s", replies, strerror(errno));
 	no_tty_stream(STDOUT_FILENO, "redirect stdout to a file or a pipe");
 	if ((be = backend_get()) == NULL)
 		die_xp(NULL);
+	if (replies != NULL && handover_check(be, argv[0]) < 0)
+		die_xp(be->name);
 	cli_catch_signals();
 	t0 = now_ns();
 
@@ -149,7 +222,7 @@ main(int argc, char **argv)
 			goto err;
 		trace_point("last dirty bitmap read");
 		/* fault injection, to prove the tests catch a lost dirty page */
-		if (fault_drop_final_dirty())
+		if (fault_on("drop-final-dirty"))
 			memset(bitmap, 0, (info.nr_pages + 63) / 64 * 8);
 		if (save_dirty_pages(s, bitmap) < 0)
 			goto err;
@@ -161,6 +234,10 @@ main(int argc, char **argv)
 	trace_point("END sent");
 	if (live)
 		be->logdirty(d, LOGDIRTY_DISABLE, NULL);
+	if (replies != NULL) {
+		code = hand_over(be, &d, reply_fd, timeout_ms, vflag);
+		goto err;	/* not handed over: resume it */
+	}
 	if (cflag && be->resume(d) < 0)
 		goto err;
 	if (vflag) {
@@ -180,7 +257,8 @@ main(int argc, char **argv)
 	return 0;
 
 err:
-	code = xp_exit_code();
+	if (code == 0)
+		code = xp_exit_code();
 	warnmsg("%s: %s", be->name, xp_errmsg());
 	if (live) {
 		be->logdirty(d, LOGDIRTY_DISABLE, NULL);

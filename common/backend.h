@@ -20,6 +20,12 @@
 #define DOM_NAME_MAX	64	/* including the NUL */
 /* Refuse guests larger than 1 TiB: bounds every pfn when a stream names no size. */
 #define DOM_PAGES_MAX	(1ULL << 28)
+/*
+ * What a domain handed over is called (as xl migrate names it): the sender
+ * renames its copy before the go, and a same-host receiver renames a
+ * suspended holder of the name it takes.
+ */
+#define DOM_AWAY_SUFFIX	"--migratedaway"
 
 struct sw;		/* stream writer, stream.h */
 struct sr;		/* stream reader, stream.h */
@@ -143,13 +149,23 @@ struct backend {
 	int (*apply_record)(struct dom *d, uint32_t rec_type, const void *body,
 	    uint32_t len);
 	/*
-	 * After END: check the state is complete, give the domain its name
-	 * (a suspended domain holding the name is renamed NAME--migratedaway;
-	 * a running one makes this fail) and start it.  info is filled.
+	 * After END, in a handover (handover.h): check the state is complete
+	 * and do all that start would but name and unpause the domain, which
+	 * stays paused, under a temporary name or none, until start.
+	 */
+	int (*finish)(struct dom *d);
+	/*
+	 * After END (or finish): check the state is complete, give the domain
+	 * its name (a suspended domain holding the name is renamed
+	 * NAME--migratedaway; a running one makes this fail) and start it.
+	 * info is filled.
 	 */
 	int (*start)(struct dom *d, const char *name, struct dom_info *info);
 
 	/* ---- both ---- */
+
+	/* Give the domain another name; fails if a domain holds newname. */
+	int (*rename)(struct dom *d, const char *newname);
 
 	/* Destroy the domain (a half-built one too); d is closed. */
 	int (*destroy)(struct dom *d);

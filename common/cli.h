@@ -4,9 +4,12 @@
  * The only unit of common/ that prints or exits; only bin/ calls it.
  *
  * Exit statuses (each man page lists them under EXIT STATUS):
- *   0 success, 1 a negative answer (corrupt guest, stream fails --verify),
- *   2 malformed or hostile stream, 3 the domain's state forbids it,
- *   100 usage, 111 system call or hypervisor failure.
+ *   0 success, 1 a negative answer (corrupt guest, stream fails --verify,
+ *   a receiver that refused the guest after the go), 2 malformed or hostile
+ *   stream, 3 the domain's state forbids it, 4 a handover's outcome is
+ *   unknown (the go was given, no report came back), 5 handed over, but
+ *   the source could not be destroyed, 100 usage, 111 system call or
+ *   hypervisor failure.
  */
 #ifndef XENPIPE_CLI_H
 #define XENPIPE_CLI_H
@@ -16,6 +19,8 @@
 #define EX_NO		1
 #define EX_STREAM	2
 #define EX_STATE	3
+#define EX_UNKNOWN	4
+#define EX_UNDESTROYED	5
 #define EX_USAGE	100
 #define EX_SYS		111
 

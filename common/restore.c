@@ -7,6 +7,9 @@
 
 #include "config.h"
 #include "err.h"
+#include "fault.h"
+#include "guard.h"
+#include "handover.h"
 #include "progress.h"
 #include "restore.h"
 #include "stream.h"
@@ -18,6 +21,7 @@ struct restore {
 	struct stream_hdrs h;
 	struct dom_config cfg;
 	int seen_static_end;
+	int said_ready;		/* handover: the sender may send the go */
 	struct restore_stats *st;
 	uint64_t pfns[PAGE_BATCH_MAX];
 };
@@ -158,12 +162,43 @@ apply_record(struct restore *rs, const struct sr_rec *r)
 	return 0;
 }
 
+/* The receiver's side of a handover, from END to the report. */
+static int
+hand_over(struct restore *rs, int in_fd, struct restore_handshake *hs,
+    struct dom_info *info)
+{
+	char nonce[HO_NONCE_LEN + 1];
+
+	if (rs->be->finish(rs->d) < 0)
+		return -1;
+	fault_kill("receiver-kill-before-ready");
+	if (ho_nonce(nonce) < 0 || ho_say_ready(hs->reply_fd, nonce) < 0)
+		return -1;
+	rs->said_ready = 1;
+	trace_point("ready, %s paused", rs->cfg.name);
+	if (ho_wait_go(in_fd, nonce, hs->timeout_ms) < 0)
+		return -1;
+	fault_kill("receiver-kill-paused");
+	trace_point("go received");
+	if (rs->be->start(rs->d, rs->cfg.name, info) < 0)
+		return -1;
+	fault_kill("receiver-kill-before-report");
+	/* it runs: from here on nothing destroys it */
+	if (ho_say_report(hs->reply_fd, HO_REP_RUNNING, info->name,
+	    info->domid, NULL) < 0)
+		hs->unreported = 1;
+	return 0;
+}
+
 int
 restore_stream(const struct backend *be, int in_fd, const char *name,
-    struct dom_info *info, struct restore_stats *st)
+    struct restore_handshake *hs, struct dom_info *info,
+    struct restore_stats *st)
 {
 	struct restore rs;
 	struct progress *pg = NULL;
+	struct guard *g = NULL;
+	struct dom_info built;
 	struct sr_rec r;
 	char label[96];
 	int rc;
@@ -202,8 +237,10 @@ restore_stream(const struct backend *be, int in_fd, const char *name,
 	}
 	if (rs.cfg.nr_pages)
 		sr_set_nr_pages(rs.sr, rs.cfg.nr_pages);
-	if (be->create(&rs.cfg, &rs.d) < 0)
+	if ((g = guard_start(be)) == NULL || be->create(&rs.cfg, &rs.d) < 0)
 		goto err;
+	if (be->info(rs.d, &built) == 0)
+		guard_watch(g, built.domid);
 	/* the libxc image and domain headers end every kind of header */
 	if (be->feed != NULL && be->feed(rs.d, rs.h.raw + rs.h.raw_len -
 	    XC_HDRS_LEN, XC_HDRS_LEN, NULL) < 0)
@@ -216,6 +253,8 @@ restore_stream(const struct backend *be, int in_fd, const char *name,
 		st->records++;
 		if (apply_record(&rs, &r) < 0)
 			goto err;
+		if (r.type == REC_TYPE_PAGE_DATA && r.layer == LAYER_XC)
+			fault_kill("receiver-kill-mid-stream");
 		progress_update(pg, st->pages_data + st->pages_zero,
 		    sr_offset(rs.sr));
 	}
@@ -235,9 +274,11 @@ restore_stream(const struct backend *be, int in_fd, const char *name,
 		xp_seterr(XE_SYS, "before the domain started");
 		goto err;
 	}
-	if (be->start(rs.d, rs.cfg.name, info) < 0)
+	if (hs != NULL ? hand_over(&rs, in_fd, hs, info) < 0 :
+	    be->start(rs.d, rs.cfg.name, info) < 0)
 		goto err;
 	trace_point("started");
+	guard_release(g);
 	be->close(rs.d);
 	sr_free(rs.sr);
 	return 0;
@@ -249,10 +290,14 @@ err:
 		char msg[512];
 
 		snprintf(msg, sizeof(msg), "%s", xp_errmsg());
-		be->destroy(rs.d);
+		rc = be->destroy(rs.d);
+		if (rs.said_ready)
+			ho_say_report(hs->reply_fd, rc == 0 ? HO_REP_DESTROYED :
+			    HO_REP_KEPT, NULL, 0, msg);
 		errno = 0;
 		xp_seterr(cls, "%s", msg);
 	}
+	guard_release(g);
 	sr_free(rs.sr);
 	return -1;
 }

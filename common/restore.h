@@ -1,7 +1,8 @@
 /*
  * restore.h - the receiving side: build a domain from a stream and start
- * it only after END.  Any failure (bad record, truncation, a signal)
- * destroys what was built, so nothing half-built is left behind.
+ * it only after END, or in a handover only on the sender's go.  Any failure
+ * (bad record, truncation, a signal, no go) destroys what was built, so
+ * nothing half-built is left behind.
  * Caller: bin/dom-resume.c.
  */
 #ifndef XENPIPE_RESTORE_H
@@ -14,10 +15,25 @@ struct restore_stats {
 };
 
 /*
+ * A handover (handover.h): after END the domain stays paused, "ready" goes
+ * to reply_fd, and only the sender's go, read from the stream's input after
+ * END within timeout_ms, starts it; then the report goes to reply_fd.  No
+ * go destroys the domain.
+ */
+struct restore_handshake {
+	int reply_fd;
+	int timeout_ms;
+	int unreported;		/* out: it runs, but the report was not sent */
+};
+
+/*
  * Read a whole stream from in_fd and start the domain it describes, named
- * name (NULL: the name in the stream).  info gets the running domain.
+ * name (NULL: the name in the stream), at END, or on the go when hs is not
+ * NULL.  info gets the running domain.  A watchman (guard.h) destroys the
+ * domain if this process is killed before it starts.
  */
 int restore_stream(const struct backend *be, int in_fd, const char *name,
-    struct dom_info *info, struct restore_stats *st);
+    struct restore_handshake *hs, struct dom_info *info,
+    struct restore_stats *st);
 
 #endif

@@ -32,7 +32,6 @@
 
 #define PAGE		4096u
 #define DIR_MAX		(DOM_NAME_MAX + 32)
-#define AWAY_SUFFIX	"--migratedaway"
 
 struct dom {
 	char root[PATH_MAX];
@@ -1213,7 +1212,7 @@ err:
 static int
 move_aside(struct dom *d, const char *name)
 {
-	char away[DOM_NAME_MAX + sizeof(AWAY_SUFFIX)];
+	char away[DOM_NAME_MAX + sizeof(DOM_AWAY_SUFFIX)];
 	struct dom *o;
 	int rc = -1;
 
@@ -1234,7 +1233,7 @@ move_aside(struct dom *d, const char *name)
 			    sim_state_name(ld32(&o->ctl->state)));
 		goto out;
 	}
-	snprintf(away, sizeof(away), "%s%s", name, AWAY_SUFFIX);
+	snprintf(away, sizeof(away), "%s%s", name, DOM_AWAY_SUFFIX);
 	if (!sim_name_ok(away)) {
 		errno = 0;
 		xp_seterr(XE_STATE, "domain %s exists and is suspended; its "
@@ -1258,14 +1257,24 @@ out:
 	return rc;
 }
 
-/* Name the built domain and start it; migrate: a suspended NAME steps aside. */
 static int
-dom_start(struct dom *d, const char *name, struct dom_info *info,
-    int migrate)
+name_check(const char *name)
 {
-	uint32_t domid;
-	int lk;
+	if (sim_name_ok(name))
+		return 0;
+	errno = 0;
+	xp_seterr(XE_USAGE, "'%s' is not a valid domain name "
+	    "([A-Za-z0-9_.-], 1 to 63, no leading '.')", name);
+	return -1;
+}
 
+/*
+ * Complete, with its control block, and still hidden: a receiver that dies
+ * waiting for the go leaves it to the sweep.
+ */
+static int
+sim_finish(struct dom *d)
+{
 	errno = 0;
 	if (!d->building) {
 		xp_seterr(XE_USAGE, "domain %s is already started", d->name);
@@ -1275,12 +1284,22 @@ dom_start(struct dom *d, const char *name, struct dom_info *info,
 		xp_seterr(XE_STREAM, "stream has no sim context (HVM_CONTEXT)");
 		return -1;
 	}
-	if (!sim_name_ok(name)) {
-		xp_seterr(XE_USAGE, "'%s' is not a valid domain name "
-		    "([A-Za-z0-9_.-], 1 to 63, no leading '.')", name);
-		return -1;
-	}
 	if (d->ctl == NULL && ctl_create(d) == -1)
+		return -1;
+	return 0;
+}
+
+/* Name the built domain and start it; migrate: a suspended NAME steps aside. */
+static int
+dom_start(struct dom *d, const char *name, struct dom_info *info,
+    int migrate)
+{
+	uint32_t domid;
+	int lk;
+
+	if (sim_finish(d) == -1)
+		return -1;
+	if (name_check(name) == -1)
 		return -1;
 	if ((lk = root_lock(d)) == -1)
 		return -1;
@@ -1320,6 +1339,36 @@ sim_start(struct dom *d, const char *name, struct dom_info *info)
 }
 
 /* ---------------- both ---------------- */
+
+static int
+sim_rename(struct dom *d, const char *newname)
+{
+	int lk, rc = -1;
+
+	if (need_built(d, "rename it") == -1)
+		return -1;
+	if (name_check(newname) == -1)
+		return -1;
+	if ((lk = root_lock(d)) == -1)
+		return -1;
+	if (renameat2(d->rootfd, d->dir, d->rootfd, newname,
+	    RENAME_NOREPLACE) == -1) {
+		if (errno == EEXIST) {
+			errno = 0;
+			xp_seterr(XE_STATE, "cannot rename domain %s to %s: "
+			    "a domain has that name", d->name, newname);
+		} else
+			xp_seterr(XE_SYS, "cannot rename domain %s to %s",
+			    d->name, newname);
+		goto out;
+	}
+	snprintf(d->dir, sizeof(d->dir), "%s", newname);
+	snprintf(d->name, sizeof(d->name), "%s", newname);
+	rc = 0;
+out:
+	close(lk);
+	return rc;
+}
 
 static void
 sim_close(struct dom *d)
@@ -1380,7 +1429,9 @@ const struct backend sim_backend = {
 	.populate = sim_populate_pages,
 	.write_pages = sim_write_pages,
 	.apply_record = sim_apply_record,
+	.finish = sim_finish,
 	.start = sim_start,
+	.rename = sim_rename,
 	.destroy = sim_destroy,
 	.close = sim_close,
 };
@@ -1396,12 +1447,9 @@ sim_create(const char *name, const struct sim_params *p,
 	uint64_t data;
 	uint8_t *mem;
 
-	errno = 0;
-	if (!sim_name_ok(name)) {
-		xp_seterr(XE_USAGE, "'%s' is not a valid domain name "
-		    "([A-Za-z0-9_.-], 1 to 63, no leading '.')", name);
+	if (name_check(name) == -1)
 		return -1;
-	}
+	errno = 0;
 	if (p->nr_pages < SIM_PAGES_MIN || p->nr_pages > DOM_PAGES_MAX ||
 	    p->zero_pct > 100 || p->rate > SIM_RATE_MAX ||
 	    p->workload >= SIM_WL_N) {

@@ -354,7 +354,9 @@ const struct backend xen_backend = {
 	.write_pages = xen_write_pages,
 	.feed = xen_feed,
 	.apply_record = xen_apply_record,
+	.finish = xen_finish,
 	.start = xen_start,
+	.rename = xen_rename,
 	.destroy = xen_destroy,
 	.close = xen_close,
 };

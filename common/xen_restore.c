@@ -43,6 +43,7 @@
 #include <unistd.h>
 #include <yajl/yajl_tree.h>
 
+#include "config.h"
 #include "err.h"
 #include "progress.h"
 #include "stream.h"
@@ -55,7 +56,6 @@
 #define MAXMEM_EXTRA_KB	1024		/* libxl's LIBXL_MAXMEM_CONSTANT */
 #define CONSOLE_LIMIT	"1048576"	/* LIBXL_XENCONSOLE_LIMIT */
 #define SUFFIX_IN	"--incoming"
-#define SUFFIX_AWAY	"--migratedaway"
 #define SOCK_BUF	(1 << 20)
 
 enum perm { P_KEEP, P_RO, P_RW, P_DOM0 };
@@ -99,6 +99,7 @@ struct xen_restore {
 	int sock_w, sock_r;
 	pthread_t thread;
 	int running;			/* thread started, not joined */
+	int finished;			/* xen_finish done: introduced, paused */
 	int rc, err;			/* xc_domain_restore's result, errno */
 	unsigned long store_gfn, console_gfn;
 	uint32_t domid;
@@ -1094,30 +1095,34 @@ struct rename {
 	const char *name;
 };
 
+/* domid's name, in /local/domain/N/name and /vm/UUID/name. */
+static int
+put_name(xs_transaction_t t, uint32_t domid, const char *name)
+{
+	char *vm;
+	int rc = 0;
+
+	vm = xen_xs_get(t, "/local/domain/%u/vm", domid);
+	if (xput(0, t, P_KEEP, name, "/local/domain/%u/name", domid) < 0 ||
+	    (vm != NULL && xput(0, t, P_KEEP, name, "%s/name", vm) < 0))
+		rc = -1;
+	free(vm);
+	return rc;
+}
+
 /* Both names in one transaction: the old one's NAME--migratedaway, ours. */
 static int
 fill_names(xs_transaction_t t, void *arg)
 {
 	const struct rename *rn = arg;
-	struct xen_restore *r = rn->r;
-	char away[DOM_NAME_MAX + sizeof(SUFFIX_AWAY)], *ovm;
-	int rc = 0;
+	char away[DOM_NAME_MAX + sizeof(DOM_AWAY_SUFFIX)];
 
 	if (rn->old != DOMID_INVALID) {
-		snprintf(away, sizeof(away), "%s%s", rn->name, SUFFIX_AWAY);
-		ovm = xen_xs_get(t, "/local/domain/%u/vm", rn->old);
-		if (xput(0, t, P_KEEP, away, "/local/domain/%u/name",
-		    rn->old) < 0 || (ovm != NULL && xput(0, t, P_KEEP, away,
-		    "%s/name", ovm) < 0))
-			rc = -1;
-		free(ovm);
-		if (rc < 0)
+		snprintf(away, sizeof(away), "%s%s", rn->name, DOM_AWAY_SUFFIX);
+		if (put_name(t, rn->old, away) < 0)
 			return -1;
 	}
-	if (xput(0, t, P_KEEP, rn->name, "%s/name", r->dom_path) < 0 ||
-	    xput(0, t, P_KEEP, rn->name, "%s/name", r->vm_path) < 0)
-		return -1;
-	return 0;
+	return put_name(t, rn->r->domid, rn->name);
 }
 
 /*
@@ -1129,7 +1134,7 @@ take_name(struct xen_restore *r, const char *name, uint32_t *old)
 {
 	struct dom_info h, h2;
 	struct rename rn = { r, DOMID_INVALID, name };
-	char away[DOM_NAME_MAX + sizeof(SUFFIX_AWAY)];
+	char away[DOM_NAME_MAX + sizeof(DOM_AWAY_SUFFIX)];
 	int rc;
 
 	*old = DOMID_INVALID;
@@ -1142,7 +1147,7 @@ take_name(struct xen_restore *r, const char *name, uint32_t *old)
 		return -1;
 	}
 	if (rc == 1) {
-		snprintf(away, sizeof(away), "%s%s", name, SUFFIX_AWAY);
+		snprintf(away, sizeof(away), "%s%s", name, DOM_AWAY_SUFFIX);
 		if ((rc = name_holder(away, r->domid, &h2)) < 0)
 			return -1;
 		if (rc == 1) {
@@ -1163,15 +1168,97 @@ take_name(struct xen_restore *r, const char *name, uint32_t *old)
 static void
 give_back_name(const char *name, uint32_t old)
 {
-	char *ovm;
+	if (old != DOMID_INVALID)
+		put_name(XBT_NULL, old, name);
+}
 
-	if (old == DOMID_INVALID)
-		return;
-	ovm = xen_xs_get(XBT_NULL, "/local/domain/%u/vm", old);
-	xput(0, XBT_NULL, P_KEEP, name, "/local/domain/%u/name", old);
-	if (ovm != NULL)
-		xput(0, XBT_NULL, P_KEEP, name, "%s/name", ovm);
-	free(ovm);
+struct newname {
+	uint32_t domid;
+	const char *name;
+};
+
+static int
+fill_rename(xs_transaction_t t, void *arg)
+{
+	const struct newname *nn = arg;
+
+	return put_name(t, nn->domid, nn->name);
+}
+
+int
+xen_rename(struct dom *d, const char *newname)
+{
+	struct newname nn = { d->rst != NULL ? d->rst->domid : d->domid,
+	    newname };
+	struct dom_info h;
+	int rc;
+
+	if (!config_valid_name(newname)) {
+		xp_seterr(XE_USAGE, "'%s' is not a valid domain name", newname);
+		return -1;
+	}
+	if (xen_handles() < 0)
+		return -1;
+	if ((rc = name_holder(newname, nn.domid, &h)) < 0)
+		return -1;
+	if (rc == 1) {
+		xp_seterr(XE_STATE, "cannot rename domain %u to %s: domain %u "
+		    "has that name", nn.domid, newname, h.domid);
+		return -1;
+	}
+	return xen_xs_txn(fill_rename, &nn, "the domain's name");
+}
+
+/* libxenguest's result, and the domain alive after it. */
+static int
+collect(struct xen_restore *r)
+{
+	xc_domaininfo_t xi;
+
+	if (join_thread(r) < 0)
+		return -1;
+	trace_point("libxenguest restore done");
+	if (xen_getinfo(r->domid, &xi) < 0)
+		return -1;
+	if (xi.flags & (XEN_DOMINF_dying | XEN_DOMINF_shutdown)) {
+		xp_seterr(XE_STATE, "domain %u died during the restore",
+		    r->domid);
+		return -1;
+	}
+	return 0;
+}
+
+/* The rings' frames, then the domain introduced to xenstored. */
+static int
+introduce(struct xen_restore *r)
+{
+	if (xen_xs_txn(fill_post, r, "the domain's rings") < 0)
+		return -1;
+	if (!xs_introduce_domain(xen_xsh, r->domid, r->store_gfn,
+	    r->store_port)) {
+		xp_seterr(XE_SYS, "xenstore: introducing domain %u", r->domid);
+		return -1;
+	}
+	trace_point("xenstore entries written, domain introduced");
+	return 0;
+}
+
+/* A handover's receiver: all but the name and the unpause, as xl does. */
+int
+xen_finish(struct dom *d)
+{
+	struct xen_restore *r = d->rst;
+
+	if (r == NULL) {
+		xp_seterr(XE_STATE, "finish: no restore in progress");
+		return -1;
+	}
+	if (r->finished)
+		return 0;
+	if (collect(r) < 0 || introduce(r) < 0)
+		return -1;
+	r->finished = 1;
+	return 0;
 }
 
 int
@@ -1185,28 +1272,14 @@ xen_start(struct dom *d, const char *name, struct dom_info *info)
 		xp_seterr(XE_STATE, "start: no restore in progress");
 		return -1;
 	}
-	if (join_thread(r) < 0)
+	if (!r->finished && collect(r) < 0)
 		return -1;
-	trace_point("libxenguest restore done");
-	if (xen_getinfo(r->domid, &xi) < 0)
-		return -1;
-	if (xi.flags & (XEN_DOMINF_dying | XEN_DOMINF_shutdown)) {
-		xp_seterr(XE_STATE, "domain %u died during the restore",
-		    r->domid);
-		return -1;
-	}
 	/* named before xenconsoled sees it: its log file takes the name */
 	if (take_name(r, name, &old) < 0)
 		return -1;
 	trace_point("named %s", name);
-	if (xen_xs_txn(fill_post, r, "the domain's rings") < 0)
+	if (!r->finished && introduce(r) < 0)
 		goto err;
-	if (!xs_introduce_domain(xen_xsh, r->domid, r->store_gfn,
-	    r->store_port)) {
-		xp_seterr(XE_SYS, "xenstore: introducing domain %u", r->domid);
-		goto err;
-	}
-	trace_point("xenstore entries written, domain introduced");
 	if (xc_domain_unpause(xen_xch, r->domid) < 0) {
 		xp_seterr(XE_SYS, "domain %u: xc_domain_unpause", r->domid);
 		goto err;
