@@ -1,14 +1,22 @@
 #!/bin/bash
-# dom-migrate - move a domain to another host, the way xl migrate hands
-# over: the source is destroyed only once the destination said its copy
-# runs; on any failure the source runs on here.  A composition, so that
-# each step stays visible and replaceable:
+# dom-migrate - move a domain to another host, handing it over as xl
+# migrate does: HOST keeps its copy paused and says ready, the source is
+# renamed DOM--migratedaway and HOST gets the go, HOST starts its copy and
+# reports; only a report of a running copy destroys the source (by id).
+# Before the go every failure resumes the source here; after it, with no
+# report, the source stays suspended and the outcome is said loudly.
+# A composition, so that each step stays visible and replaceable:
 #
-#   live: mem-dump -l DOM | dirty-track DOM | dom-suspend DOM | stream-send |
-#             ssh HOST 'stream-recv | dom-resume'
-#   cold: dom-suspend DOM </dev/null | stream-send | ssh HOST '...'
-#   --tcp PORT: ssh HOST 'stream-recv --listen PORT ... | dom-resume' runs
-#             first, and the stream goes to HOST:PORT with stream-send.
+#   live: mem-dump -l DOM | dirty-track DOM | dom-suspend --handshake R DOM |
+#             stream-send | ssh HOST 'stream-recv | dom-resume --handshake' > R
+#   cold: dom-suspend --handshake R DOM </dev/null | stream-send | ssh ...
+#   --tcp PORT: ssh HOST 'stream-recv --listen PORT ... | dom-resume
+#             --handshake' > R runs first, and the stream goes to HOST:PORT
+#             with stream-send.
+#
+# R is a FIFO: HOST's ready and report, on ssh's output, back to dom-suspend
+# (which gives the go on the stream, after END).  A copy of them is kept, to
+# decide when dom-suspend itself dies.
 set -u -o pipefail
 
 PROG=dom-migrate
@@ -18,11 +26,15 @@ USAGE="usage: dom-migrate [--live | --cold] [--tcp PORT | --ssh] [--ssh-command 
                    [--max-time SECONDS] [--bandwidth RATE] DOM HOST"
 
 # Exit statuses (dom-migrate(1)):
-EX_SOURCE=10	# the source side failed (mem-dump, dirty-track, dom-suspend); DOM runs here
-EX_TRANSFER=11	# sending, ssh or the destination failed; DOM runs here
+EX_SOURCE=10	# failed before the go, on this side; DOM runs here
+EX_TRANSFER=11	# HOST did not take it (before the go, or it failed after
+		# the go and destroyed its copy); DOM runs here
 EX_DESTROY=12	# migrated, but the source could not be destroyed: it is left suspended
 EX_STRANDED=13	# failed, and the source could not be resumed: it is left suspended
+EX_UNKNOWN=14	# the go was given and no report came back: the source is
+		# left suspended as DOM--migratedaway; DOM may run on HOST
 EX_USAGE=100
+HS='xenpipe-handshake 1'
 
 die() {	# die CODE MESSAGE
 	echo "$PROG: $2" >&2
@@ -63,6 +75,7 @@ while [ $# -gt 0 ]; do
 	--timeout)
 		[ $# -ge 2 ] || usage
 		case $2 in ''|*[!0-9]*) die $EX_USAGE "--timeout: '$2' is not a number" ;; esac
+		[ "$2" -ge 1 ] || die $EX_USAGE "--timeout: '$2' is not a number of seconds"
 		timeout=$2; send_opts+=(--timeout "$2"); shift ;;
 	--rate)
 		[ $# -ge 2 ] || usage
@@ -87,111 +100,146 @@ dom=$1 host=$2
 [ -n "$tcp" ] || [ -z "$allow" ] || die $EX_USAGE "--allow goes with --tcp"
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/dom-migrate.XXXXXX") || exit 111
-dest_pid=
+fifo=$tmp/replies.fifo replies=$tmp/replies
+mkfifo "$fifo" || exit 111
+bg=
 cleanup() {
-	[ -z "$dest_pid" ] || kill "$dest_pid" 2>/dev/null
+	[ -z "$bg" ] || kill "$(cat "$tmp/dest.pid" 2>/dev/null)" 2>/dev/null
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
 
-# The state of a domain here (running, suspended, ...), empty if none.
-dom_state() {
-	# by the header's name, not position: columns get added
+# "STATE ID NAME" of a domain here, by name or id; empty if none.
+dom_find() {
+	# columns by the header's names: columns get added
 	dom-list | awk -v d="$1" '
-		NR == 1 { for (i = 1; i <= NF; i++) if ($i == "State") col = i; next }
-		col && ($1 == d || $2 == d) { print $col; exit }'
+		NR == 1 { for (i = 1; i <= NF; i++) { if ($i == "State") s = i; if ($i == "ID") n = i }; next }
+		s && n && ($1 == d || $n == d) { print $s, $n, $1; exit }'
 }
 
-# Destroying the source: there is no xenpipe program for it (yet), so it
-# is the backend's own tool: simdom for the simulated hypervisor, xl on Xen.
-destroy_source() {
+# The backend's own tool, on a domain id: there is no xenpipe program that
+# destroys a domain (yet): simdom for the simulated hypervisor, xl on Xen.
+destroy_cmd() {
 	case $(dom-list -j | sed -n 's/.*"backend": *"\([a-z]*\)".*/\1/p') in
-	sim) simdom destroy "$dom" ;;
-	*) xl destroy "$dom" ;;
+	sim) echo "simdom destroy" ;;
+	*) echo "xl destroy" ;;
 	esac
 }
 
-state=$(dom_state "$dom")
-[ "$state" = running ] || die $EX_SOURCE "$dom is ${state:-not a domain here}, not running"
+read -r state domid _ <<<"$(dom_find "$dom")"
+[ "${state:-}" = running ] || die $EX_SOURCE "$dom is ${state:-not a domain here}, not running"
+destroy=$(destroy_cmd)
 
-# What runs on HOST: the receiver, then dom-resume, which prints "NAME ID"
-# once the domain runs there.
+# What runs on HOST: the receiver, then dom-resume, which says ready, waits
+# for the go and reports, all on its output.
+receiver="dom-resume --handshake --timeout $timeout"
 if [ -n "$tcp" ]; then
 	# listen on every address, for the source only: the address HOST's
 	# sshd saw us come from, unless --allow says otherwise
 	peer=$allow
 	[ -n "$peer" ] || peer='"${SSH_CLIENT%% *}"'
-	remote="stream-recv -v --listen 0.0.0.0:$tcp --timeout $timeout --allow $peer | dom-resume"
-	$ssh_cmd "$host" "$remote" </dev/null >"$tmp/dest.out" 2>"$tmp/dest.err" &
-	dest_pid=$!
+	remote="stream-recv -v --listen 0.0.0.0:$tcp --timeout $timeout --allow $peer | $receiver"
+	# (the FIFO opened read-write: tee's open never waits for dom-suspend)
+	{
+		$ssh_cmd "$host" "$remote" </dev/null 2>"$tmp/dest.err" &
+		echo $! >"$tmp/dest.pid"
+		wait $!
+		echo $? >"$tmp/dest.rc"
+	} | tee "$replies" 1<>"$fifo" &
+	bg=$!
 	for _ in $(seq $((timeout * 20))); do
-		grep -q "listening on" "$tmp/dest.err" && break
-		kill -0 "$dest_pid" 2>/dev/null || break
+		grep -q "listening on" "$tmp/dest.err" 2>/dev/null && break
+		kill -0 "$bg" 2>/dev/null || break
 		sleep 0.05
 	done
-	if ! grep -q "listening on" "$tmp/dest.err"; then
-		cat "$tmp/dest.err" >&2
+	if ! grep -q "listening on" "$tmp/dest.err" 2>/dev/null; then
+		cat "$tmp/dest.err" >&2 2>/dev/null
 		die $EX_TRANSFER "no receiver listening on $host port $tcp; $dom runs here"
 	fi
 	sink() { stream-send "${send_opts[@]}" "${host#*@}:$tcp"; }
 else
-	remote="stream-recv | dom-resume"
-	sink() { stream-send "${send_opts[@]}" | $ssh_cmd "$host" "$remote" >"$tmp/dest.out"; }
+	sink() {
+		stream-send "${send_opts[@]}" |
+		    { $ssh_cmd "$host" "stream-recv | $receiver"; echo $? >"$tmp/dest.rc"; } |
+		    tee "$replies" 1<>"$fifo"
+	}
 fi
 
+hs=(--handshake "$fifo")
 if [ -n "$live" ]; then
-	mem-dump -l "$dom" | dirty-track "${policy[@]}" "$dom" | dom-suspend "$dom" | sink
+	mem-dump -l "$dom" | dirty-track "${policy[@]}" "$dom" |
+	    dom-suspend "${hs[@]}" "$dom" | sink
 	st=("${PIPESTATUS[@]}")
-	src=$((st[0] | st[1] | st[2])) send=${st[3]}
-	what="mem-dump ${st[0]}, dirty-track ${st[1]}, dom-suspend ${st[2]}, stream-send/ssh ${st[3]}"
+	src=$((st[0] | st[1])) ds=${st[2]} send=${st[3]}
+	what="mem-dump ${st[0]}, dirty-track ${st[1]}, dom-suspend ${st[2]}, stream-send ${st[3]}"
 else
-	dom-suspend "$dom" </dev/null | sink
+	dom-suspend "${hs[@]}" "$dom" </dev/null | sink
 	st=("${PIPESTATUS[@]}")
-	src=${st[0]} send=${st[1]}
-	what="dom-suspend ${st[0]}, stream-send/ssh ${st[1]}"
+	src=0 ds=${st[0]} send=${st[1]}
+	what="dom-suspend ${st[0]}, stream-send ${st[1]}"
 fi
-if [ -n "$dest_pid" ]; then
-	# a failed send leaves the receiver waiting for its timeout: give it
+if [ -n "$bg" ]; then
+	# a failed send leaves the listener waiting for its timeout: give it
 	# two seconds to say why, then stop waiting
 	if [ "$send" -ne 0 ]; then
 		for _ in $(seq 40); do
-			kill -0 "$dest_pid" 2>/dev/null || break
+			kill -0 "$bg" 2>/dev/null || break
 			sleep 0.05
 		done
-		kill "$dest_pid" 2>/dev/null
+		kill "$(cat "$tmp/dest.pid")" 2>/dev/null
 	fi
-	dest=0
-	wait "$dest_pid" || dest=$?
-	dest_pid=
+	wait "$bg"
+	bg=
 	cat "$tmp/dest.err" >&2
-	what="$what, receiver $dest"
-	[ "$dest" -eq 0 ] || send=$((send | 1))
 fi
+dest=$(cat "$tmp/dest.rc" 2>/dev/null) || dest=killed
+what="$what, ssh/receiver ${dest:-?}"
 
-# dom-resume's last line: "NAME ID" when the domain runs on HOST
-reported=$(tail -n 1 "$tmp/dest.out" 2>/dev/null)
-if [ "$src" -eq 0 ] && [ "$send" -eq 0 ] &&
-    [[ "$reported" =~ ^[A-Za-z0-9_.-]+\ [0-9]+$ ]]; then
-	echo "$reported"
-	if ! destroy_source; then
-		die $EX_DESTROY "$dom runs on $host as '$reported', but destroying the source failed: it is left suspended here"
+report=$(sed -n "s/^$HS report running \([A-Za-z0-9_.-]*\) \([0-9]*\)\$/\1 \2/p" "$replies" | tail -n 1)
+say_unknown() {	# say_unknown WHY
+	local now
+	read -r _ _ now <<<"$(dom_find "$domid")"
+	die $EX_UNKNOWN "HANDOVER OUTCOME UNKNOWN: $1 ($what); $dom is left suspended here as ${now:-?} (id $domid) and may be running on $host. Check $host (dom-list there): if $dom runs there, destroy this copy: $destroy $domid; if not, resume it: dom-resume --in-place --force $domid"
+}
+resume_here() {	# resume_here CODE WHY [--force]: the receiver will not run it
+	local code=$1 why=$2 now
+	read -r now _ _ <<<"$(dom_find "$domid")"
+	if [ "$now" = suspended ]; then
+		dom-resume --in-place ${3:-} "$domid" >/dev/null ||
+		    die $EX_STRANDED "$why ($what), and resuming $dom failed: it is left suspended here (id $domid)"
+		now=running
 	fi
-	exit 0
-fi
+	die "$code" "$why ($what); $dom is ${now:-gone} here"
+}
 
-# Failed: the source runs on here.  dom-suspend resumes the domain itself
-# when its output breaks; after a stream it finished, the domain is
-# suspended and resumed here.
-if [ "$send" -eq 0 ] && [ "$src" -ne 0 ]; then
-	code=$EX_SOURCE why="the source side failed"
-else
-	code=$EX_TRANSFER why="sending the stream or restoring it on $host failed"
-fi
-state=$(dom_state "$dom")
-if [ "$state" = suspended ]; then
-	if ! dom-resume --in-place "$dom" >/dev/null; then
-		die $EX_STRANDED "$why ($what), and resuming $dom failed: it is left suspended"
+case $ds in
+0)
+	echo "$report"
+	exit 0 ;;
+1)
+	resume_here $EX_TRANSFER "$host failed to start its copy after the go and destroyed it" ;;
+4)
+	say_unknown "the go was given to $host but no report came back" ;;
+5)
+	die $EX_DESTROY "$dom runs on $host as '$report', but destroying the source failed: it is left suspended here (id $domid): $destroy $domid" ;;
+esac
+if [ "$ds" -ge 128 ]; then
+	# dom-suspend died: what HOST said decides, never a guess
+	if [ -n "$report" ]; then
+		$destroy "$domid" >/dev/null ||
+		    die $EX_DESTROY "dom-suspend died ($what), $host reported $dom running as '$report', and destroying the source failed: it is left suspended here (id $domid): $destroy $domid"
+		echo "$report"
+		echo "$PROG: dom-suspend died ($what) after the go; $host reported $dom running as '$report': the source (id $domid) is destroyed" >&2
+		exit 0
 	fi
-	state=running
+	if grep -q "^$HS report destroyed" "$replies" || ! grep -q "^$HS ready " "$replies"; then
+		resume_here $EX_SOURCE "dom-suspend died before the go, and $host has no copy running" --force
+	fi
+	say_unknown "dom-suspend died after $host said ready, and $host did not report"
 fi
-die "$code" "$why ($what); $dom is ${state:-gone} here"
+# dom-suspend failed before the go and resumed the source itself: 111 is
+# the stream's way out or the handshake, anything else this side
+if [ "$src" -ne 0 ] || [ "$ds" -ne 111 ]; then
+	resume_here $EX_SOURCE "the source side failed before the handover"
+fi
+resume_here $EX_TRANSFER "$host did not take $dom before the go"

@@ -45,8 +45,8 @@ destroy_cmd(const struct backend *be)
  * resumed; then returns the exit status.
  */
 static int
-hand_over(const struct backend *be, struct dom **d, int reply_fd,
-    int timeout_ms, int vflag)
+hand_over(const struct backend *be, struct dom **d, const char *name,
+    int reply_fd, int timeout_ms, int vflag)
 {
 	struct ho_result res;
 
@@ -72,14 +72,14 @@ hand_over(const struct backend *be, struct dom **d, int reply_fd,
 		    "If the receiver runs the guest, destroy this copy: %s %"
 		    PRIu32 "; if it does not, resume this one: dom-resume "
 		    "--in-place --force %" PRIu32, be->name, xp_errmsg(),
-		    res.name, res.name, res.domid, destroy_cmd(be), res.domid,
+		    name, res.name, res.domid, destroy_cmd(be), res.domid,
 		    res.domid);
 	case HO_REFUSED:
 		return EX_NO;
 	case HO_NOT_GIVEN:
 		break;
 	}
-	return xp_exit_code();
+	return EX_SYS;	/* the stream's far end, not this side */
 }
 
 static int
@@ -235,7 +235,8 @@ main(int argc, char **argv)
 	if (live)
 		be->logdirty(d, LOGDIRTY_DISABLE, NULL);
 	if (replies != NULL) {
-		code = hand_over(be, &d, reply_fd, timeout_ms, vflag);
+		code = hand_over(be, &d, info.name, reply_fd, timeout_ms,
+		    vflag);
 		goto err;	/* not handed over: resume it */
 	}
 	if (cflag && be->resume(d) < 0)

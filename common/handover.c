@@ -360,7 +360,7 @@ handover_send(const struct backend *be, struct dom **d, int out_fd,
 	close_stream(out_fd);
 	fault_kill("sender-kill-after-go");
 	if (read_line(reply_fd, line, now_ns() + wait_ns,
-	    "report from the receiver after the go") < 0)
+	    "report from the receiver") < 0)
 		return;
 	take_report(be, d, line, orig, res);
 	return;

@@ -80,6 +80,7 @@ struct lzp {
 	uint64_t frames;
 	int end_seen;
 	uint64_t end_plain, end_frames;
+	int watch_out;			/* recv: give up when out's reader goes */
 	/* writer-only */
 	uint64_t wr_plain, wr_wire;
 	uint64_t t0, next_ns;		/* rate pacing */
@@ -166,13 +167,16 @@ grow(uint8_t **buf, size_t *cap, size_t need)
 
 /*
  * Wait until fd is ready for ev.  1 ready, 0 timeout after ms (0: never),
- * -1 aborted or poll failed (errno).
+ * -1 aborted or poll failed (errno), or EPIPE: waiting for input, the
+ * reader of a receiver's output went away (a relay that waits on would
+ * keep the pipeline, and a sender waiting for its answer, alive).
  */
 static int
 wait_fd(struct lzp *e, int fd, short ev, int ms)
 {
 	uint64_t deadline = ms > 0 ? now_ns() + (uint64_t)ms * 1000000 : 0;
-	struct pollfd pfd = { .fd = fd, .events = ev };
+	struct pollfd pfd[2] = { { .fd = fd, .events = ev },
+	    { .fd = e->watch_out && fd == e->in ? e->out : -1 } };
 	int rc, slice;
 
 	for (;;) {
@@ -189,12 +193,23 @@ wait_fd(struct lzp *e, int fd, short ev, int ms)
 			if ((deadline - t) / 1000000 < (uint64_t)slice)
 				slice = (int)((deadline - t) / 1000000) + 1;
 		}
-		rc = poll(&pfd, 1, slice);
+		rc = poll(pfd, 2, slice);
+		if (rc > 0 && (pfd[1].revents & (POLLERR | POLLHUP))) {
+			errno = EPIPE;
+			return -1;
+		}
 		if (rc > 0)
 			return 1;
 		if (rc < 0 && errno != EINTR)
 			return -1;
 	}
+}
+
+static const char *
+read_what(void)
+{
+	return errno == EPIPE ? "waiting for input: the reader of the output "
+	    "is gone" : "read";
 }
 
 /* Read exactly len bytes.  1 done, 0 clean end before any byte, -1 failure (rfail set). */
@@ -215,7 +230,7 @@ read_full(struct lzp *e, void *buf, size_t len, const char *what)
 			return -1;
 		}
 		if (rc < 0) {
-			failf(&e->rfail, XE_SYS, errno, "read");
+			failf(&e->rfail, XE_SYS, errno, "%s", read_what());
 			return -1;
 		}
 		n = read(e->in, p + got, len - got);
@@ -707,7 +722,8 @@ read_next(struct lzp *e, struct job *j)
 				return -1;
 			}
 			if (rc < 0) {
-				failf(&e->rfail, XE_SYS, errno, "read");
+				failf(&e->rfail, XE_SYS, errno, "%s",
+				    read_what());
 				return -1;
 			}
 			n = read(e->in, j->in, PLAIN_CHUNK);
@@ -947,12 +963,15 @@ lzp_send(int in, int out, const struct lzp_opts *o, struct lzp_stats *st)
 int
 lzp_recv(int in, int out, const struct lzp_opts *o, struct lzp_stats *st)
 {
+	struct stat sb;
 	struct lzp e;
 	uint32_t magic;
 	ssize_t n;
 	int rc;
 
 	init(&e, o, in, out, st);
+	e.watch_out = fstat(out, &sb) == 0 && (S_ISFIFO(sb.st_mode) ||
+	    S_ISSOCK(sb.st_mode));
 	/* the first four bytes tell LZ4 frames from a plain stream */
 	while (e.nfirst < sizeof(e.first)) {
 		rc = wait_fd(&e, in, POLLIN, o->in_timeout_ms);
@@ -963,7 +982,7 @@ lzp_recv(int in, int out, const struct lzp_opts *o, struct lzp_stats *st)
 			goto err;
 		}
 		if (rc < 0) {
-			xp_seterr(XE_SYS, "read");
+			xp_seterr(XE_SYS, "%s", read_what());
 			goto err;
 		}
 		n = read(in, e.first + e.nfirst, sizeof(e.first) - e.nfirst);
