@@ -170,12 +170,12 @@ if [ -n "$live" ]; then
 	mem-dump -l "$dom" | dirty-track "${policy[@]}" "$dom" |
 	    dom-suspend "${hs[@]}" "$dom" | sink
 	st=("${PIPESTATUS[@]}")
-	src=$((st[0] | st[1])) ds=${st[2]} send=${st[3]}
+	ds=${st[2]} send=${st[3]}
 	what="mem-dump ${st[0]}, dirty-track ${st[1]}, dom-suspend ${st[2]}, stream-send ${st[3]}"
 else
 	dom-suspend "${hs[@]}" "$dom" </dev/null | sink
 	st=("${PIPESTATUS[@]}")
-	src=0 ds=${st[0]} send=${st[1]}
+	ds=${st[0]} send=${st[1]}
 	what="dom-suspend ${st[0]}, stream-send ${st[1]}"
 fi
 if [ -n "$bg" ]; then
@@ -238,8 +238,9 @@ if [ "$ds" -ge 128 ]; then
 	say_unknown "dom-suspend died after $host said ready, and $host did not report"
 fi
 # dom-suspend failed before the go and resumed the source itself: 111 is
-# the stream's way out or the handshake, anything else this side
-if [ "$src" -ne 0 ] || [ "$ds" -ne 111 ]; then
+# the stream's way out or the handshake (the stages before it then die of
+# EPIPE), anything else this side
+if [ "$ds" -ne 111 ]; then
 	resume_here $EX_SOURCE "the source side failed before the handover"
 fi
 resume_here $EX_TRANSFER "$host did not take $dom before the go"

@@ -342,18 +342,6 @@ source_unharmed() {
 
 # ---- dom-migrate between two simulated hosts ----
 
-# An ssh stand-in: "fakessh HOST COMMAND" runs COMMAND with host B's sim
-# root, as if sshd on B ran it for a client at CLIENT.  RUN (optional)
-# replaces the command, to make the receiver fail.
-make_fakessh() {	# make_fakessh FILE [NETNS] [CLIENT] [RUN]
-	local ns=${2:-} client=${3:-127.0.0.1} run=${4:-'"$2"'}
-	cat >"$1" <<-EOS
-	#!/bin/sh
-	exec ${ns:+ip netns exec $ns} env XENPIPE_SIM_DIR='$HOSTB' SSH_CLIENT='$client 50000 22' sh -c $run
-	EOS
-	chmod +x "$1"
-}
-
 @test "dom-migrate: live over ssh moves the guest and destroys the source; cold too" {
 	make_fakessh "$T/ssh"
 	simdom create d --memory 32M --dirty-rate 10000
@@ -376,19 +364,22 @@ make_fakessh() {	# make_fakessh FILE [NETNS] [CLIENT] [RUN]
 @test "dom-migrate: a failing receiver leaves the source running and intact" {
 	make_fakessh "$T/ssh"
 	simdom create d --memory 32M --dirty-rate 10000
-	# B already runs a domain called d: dom-resume refuses the stream
+	# B already runs a domain called d: its copy cannot take the name at
+	# the go, and is destroyed; the source gets its name back and runs
 	XENPIPE_SIM_DIR=$HOSTB simdom create d --memory 16M
 	run dom-migrate --ssh-command "$T/ssh" d hostb
 	echo "$output"
 	[ "$status" -eq 11 ]
+	[[ "$output" == *"failed to start its copy after the go and destroyed it"* ]]
 	source_unharmed
+	[ "$(XENPIPE_SIM_DIR=$HOSTB simdom list | grep -c '^d ')" -eq 1 ]
 	# the destination takes the whole stream, then fails: the source was
 	# suspended by then, and is resumed in place
 	make_fakessh "$T/ssh-fail" "" 127.0.0.1 '"stream-recv >/dev/null; exit 1"'
 	run dom-migrate --cold --ssh-command "$T/ssh-fail" d hostb
 	echo "$output"
 	[ "$status" -eq 11 ]
-	[[ "$output" == *"dom-suspend 0"* ]]
+	[[ "$output" == *"did not take d before the go"* ]]
 	source_unharmed
 	[ "$(XENPIPE_SIM_DIR=$HOSTB simdom list | grep -c '^d ')" -eq 1 ]
 	# a domain that is not running here is not touched

@@ -47,3 +47,40 @@ sim_field() {	# sim_field ROOT NAME KEY: one field of simdom info
 	XENPIPE_SIM_DIR=$1 simdom info "$2" |
 	    python3 -c "import json,sys; print(json.load(sys.stdin)$3)"
 }
+
+# An ssh stand-in: "FILE HOST COMMAND" runs COMMAND with host B's sim root
+# (FAKESSH_ROOT overrides: $HOSTA for a same-host migration), as if sshd
+# on B ran it for a client at CLIENT, in network namespace NETNS if given.
+# RUN (optional) replaces the command, to make the receiver fail.  With
+# FAKESSH_LOSE=1 the output after its first line (dom-resume's ready) is
+# lost and the stand-in exits 255, as ssh does when the link dies after
+# the go went through.
+make_fakessh() {	# make_fakessh FILE [NETNS] [CLIENT] [RUN]
+	local ns=${2:-} client=${3:-127.0.0.1} run=${4:-'"$2"'}
+	local root=${FAKESSH_ROOT:-$HOSTB}
+	if [ "${FAKESSH_LOSE:-0}" = 1 ]; then
+		cat >"$1" <<-EOS
+		#!/bin/sh
+		${ns:+ip netns exec $ns} env XENPIPE_SIM_DIR='$root' SSH_CLIENT='$client 50000 22' sh -c $run |
+		    { IFS= read -r line && printf '%s\n' "\$line"; cat >/dev/null; }
+		exit 255
+		EOS
+	else
+		cat >"$1" <<-EOS
+		#!/bin/sh
+		exec ${ns:+ip netns exec $ns} env XENPIPE_SIM_DIR='$root' SSH_CLIENT='$client 50000 22' sh -c $run
+		EOS
+	fi
+	chmod +x "$1"
+}
+
+# Domains under a root as "NAME:STATE" words, sorted (the sweep of a dead
+# receiver's half-built domain runs first: simdom list opens the root).
+states_on() {
+	XENPIPE_SIM_DIR=$1 simdom list | awk 'NR > 1 { print $1 ":" $NF }' | sort | tr '\n' ' ' | sed 's/ $//'
+}
+
+# A TCP port nobody listens on now.
+free_port() {
+	python3 -c 'import socket; s = socket.socket(); s.bind(("", 0)); print(s.getsockname()[1])'
+}
