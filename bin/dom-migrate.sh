@@ -165,7 +165,7 @@ else
 	}
 fi
 
-hs=(--handshake "$fifo")
+hs=(--handshake "$fifo" --timeout "$timeout")
 if [ -n "$live" ]; then
 	mem-dump -l "$dom" | dirty-track "${policy[@]}" "$dom" |
 	    dom-suspend "${hs[@]}" "$dom" | sink

@@ -225,6 +225,21 @@ open('$T/bad', 'wb').write(d)"
 	[ "$status" -eq 111 ]
 }
 
+@test "transport: stream-recv stops waiting for input once the reader of its output is gone" {
+	# a receiver that died while its sender waits for its answer (the
+	# handshake's ready): a relay that waited on would keep ssh, and the
+	# sender, waiting until a timeout
+	mkfifo "$T/in"
+	( { echo hello; exec sleep 60; } >"$T/in" ) &
+	BGPIDS=$!
+	run timeout 20 bash -c '(stream-recv <"$T/in" 2>"$T/err"; echo $? >"$T/rc") |
+	    head -c 1 >/dev/null'
+	cat "$T/err"
+	[ "$status" -eq 0 ]
+	[ "$(cat "$T/rc")" -eq 111 ]
+	grep -q "the reader of the output is gone" "$T/err"
+}
+
 # ---- two hosts: network namespaces joined by a veth pair ----
 
 # Namespaces A (192.0.2.1) and B (192.0.2.2), documentation addresses that
@@ -376,7 +391,7 @@ source_unharmed() {
 	# the destination takes the whole stream, then fails: the source was
 	# suspended by then, and is resumed in place
 	make_fakessh "$T/ssh-fail" "" 127.0.0.1 '"stream-recv >/dev/null; exit 1"'
-	run dom-migrate --cold --ssh-command "$T/ssh-fail" d hostb
+	run dom-migrate --cold --timeout 3 --ssh-command "$T/ssh-fail" d hostb
 	echo "$output"
 	[ "$status" -eq 11 ]
 	[[ "$output" == *"did not take d before the go"* ]]
