@@ -288,11 +288,14 @@ take_report(const struct backend *be, struct dom **d, const char *line,
 	if ((v = after(line, "report running")) != NULL &&
 	    sscanf(v, "%63[A-Za-z0-9_.-] %" SCNu64 "%n", name, &id, &n) == 2 &&
 	    v[n] == '\0' && config_valid_name(name) && id < 0x7ff0) {
+		trace_point("report: %s runs on the receiver", name);
 		snprintf(res->peer_name, sizeof(res->peer_name), "%s", name);
 		res->peer_domid = id;
 		res->outcome = HO_RUNNING;
 		if (be->destroy(*d) < 0)
 			res->outcome = HO_UNDESTROYED;
+		else
+			trace_point("source destroyed");
 		*d = NULL;
 		return;
 	}

@@ -21,7 +21,11 @@
 #define LZ4_MAGIC	0x184D2204u
 #define SKIP_MAGIC_MIN	0x184D2A50u
 #define SKIP_MAGIC_MAX	0x184D2A5Fu
-#define FLUSH_MS	50		/* send: a partial frame goes after this much silence */
+/*
+ * send: a partial frame goes after this much silence.  A handover's END and
+ * its go are such tails, inside the guest's pause: 50 ms cost it 100.
+ */
+#define FLUSH_MS	5
 #define SLICE_MS	200		/* longest poll between checks of abort */
 #define PLAIN_CHUNK	(1u << 20)	/* recv: plain bytes per job */
 #define CONFIRM_BYTE	'K'

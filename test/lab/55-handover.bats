@@ -50,9 +50,19 @@ wait_gone() {
 }
 
 @test "handover, same host: dom-migrate $G localhost leaves one $G, running, the same guest" {
-	keep_running migrate 0
+	local p0
+	p0=$(mg pauses)
+	XENPIPE_TRACE=1 keep_running migrate 0
 	[ "$(domains)" = "$G" ]
 	[ "$(dstate $G)" = running ]
+	# where the pause goes: suspend, the last pages, END, ready, go, start
+	grep -h ': trace ' $OUT | sort -t' ' -k3 -n > $LAB_WORK/trace
+	while read -r l; do fig "$l"; done < $LAB_WORK/trace
+	fig "handed over live: guest-observed pause $(op_pause "$p0") ms;" \
+	    "suspending to started $(awk '
+	    /: suspending / { s = $3 } /: started$/ { e = $3 }
+	    END { sub(":", "", s); sub(":", "", e); printf "%.0f", (e - s) * 1000 }' \
+	    $LAB_WORK/trace) ms by dom0's clock"
 }
 
 @test "handover: the report lost after the go: the source stays suspended, the copy runs, memguard sees no corruption" {
