@@ -75,7 +75,8 @@ while [ $# -gt 0 ]; do
 	--timeout)
 		[ $# -ge 2 ] || usage
 		case $2 in ''|*[!0-9]*) die $EX_USAGE "--timeout: '$2' is not a number" ;; esac
-		[ "$2" -ge 1 ] || die $EX_USAGE "--timeout: '$2' is not a number of seconds"
+		[ "$2" -ge 1 ] && [ "$2" -le 86400 ] ||
+		    die $EX_USAGE "--timeout: '$2' is not 1 to 86400 seconds"
 		timeout=$2; send_opts+=(--timeout "$2"); shift ;;
 	--rate)
 		[ $# -ge 2 ] || usage
@@ -126,7 +127,7 @@ destroy_cmd() {
 	esac
 }
 
-read -r state domid _ <<<"$(dom_find "$dom")"
+read -r state domid name0 <<<"$(dom_find "$dom")"
 [ "${state:-}" = running ] || die $EX_SOURCE "$dom is ${state:-not a domain here}, not running"
 destroy=$(destroy_cmd)
 
@@ -195,21 +196,23 @@ fi
 dest=$(cat "$tmp/dest.rc" 2>/dev/null) || dest=killed
 what="$what, ssh/receiver ${dest:-?}"
 
-report=$(sed -n "s/^$HS report running \([A-Za-z0-9_.-]*\) \([0-9]*\)\$/\1 \2/p" "$replies" | tail -n 1)
+report=$(sed -n "s/^$HS report running \([A-Za-z0-9_.-]\{1,63\}\) \([1-9][0-9]\{0,4\}\)\$/\1 \2/p" \
+    "$replies" 2>/dev/null | tail -n 1)
+said() { grep -q "^$HS $1" "$replies" 2>/dev/null; }	# said WORDS: HOST said it
+# the source now, by its id: its state and name; empty once it is gone
+read -r now_state _ now_name <<<"$(dom_find "$domid")"
+as_now() { [ "$now_name" = "$name0" ] || echo " (as $now_name)"; }
+
 say_unknown() {	# say_unknown WHY
-	local now
-	read -r _ _ now <<<"$(dom_find "$domid")"
-	die $EX_UNKNOWN "HANDOVER OUTCOME UNKNOWN: $1 ($what); $dom is left suspended here as ${now:-?} (id $domid) and may be running on $host. Check $host (dom-list there): if $dom runs there, destroy this copy: $destroy $domid; if not, resume it: dom-resume --in-place --force $domid"
+	die $EX_UNKNOWN "HANDOVER OUTCOME UNKNOWN: $1 ($what); $dom is left suspended here as ${now_name:-?} (id $domid) and may be running on $host. Check $host (dom-list there): if $dom runs there, destroy this copy: $destroy $domid; if not, resume it: dom-resume --in-place --force $domid"
 }
-resume_here() {	# resume_here CODE WHY [--force]: the receiver will not run it
-	local code=$1 why=$2 now
-	read -r now _ _ <<<"$(dom_find "$domid")"
-	if [ "$now" = suspended ]; then
+resume_here() {	# resume_here CODE WHY [--force]: HOST does not run it
+	if [ "$now_state" = suspended ]; then
 		dom-resume --in-place ${3:-} "$domid" >/dev/null ||
-		    die $EX_STRANDED "$why ($what), and resuming $dom failed: it is left suspended here (id $domid)"
-		now=running
+		    die $EX_STRANDED "$2 ($what), and resuming $dom failed: it is left suspended here as $now_name (id $domid)"
+		read -r now_state _ now_name <<<"$(dom_find "$domid")"
 	fi
-	die "$code" "$why ($what); $dom is ${now:-gone} here"
+	die "$1" "$2 ($what); $dom is ${now_state:-gone} here$(as_now)"
 }
 
 case $ds in
@@ -219,23 +222,36 @@ case $ds in
 1)
 	resume_here $EX_TRANSFER "$host failed to start its copy after the go and destroyed it" ;;
 4)
+	if said "report kept"; then
+		say_unknown "$host failed to start its copy after the go, and could not destroy it"
+	fi
 	say_unknown "the go was given to $host but no report came back" ;;
 5)
-	die $EX_DESTROY "$dom runs on $host as '$report', but destroying the source failed: it is left suspended here (id $domid): $destroy $domid" ;;
+	die $EX_DESTROY "$dom runs on $host as '$report', but destroying the source failed: it is left suspended here as $now_name (id $domid): $destroy $domid" ;;
 esac
 if [ "$ds" -ge 128 ]; then
-	# dom-suspend died: what HOST said decides, never a guess
+	# dom-suspend died: what HOST said and the source's name decide, never
+	# a guess (it renames the source before it gives the go)
+	if [ -z "$now_state" ]; then
+		# gone: dom-suspend destroys it only on a report of a running copy
+		echo "$report"
+		echo "$PROG: dom-suspend died ($what) after the handover; the source (id $domid) is destroyed: $host reported $dom running${report:+ as '$report'}" >&2
+		exit 0
+	fi
 	if [ -n "$report" ]; then
 		$destroy "$domid" >/dev/null ||
-		    die $EX_DESTROY "dom-suspend died ($what), $host reported $dom running as '$report', and destroying the source failed: it is left suspended here (id $domid): $destroy $domid"
+		    die $EX_DESTROY "dom-suspend died ($what), $host reported $dom running as '$report', and destroying the source failed: it is left suspended here as $now_name (id $domid): $destroy $domid"
 		echo "$report"
 		echo "$PROG: dom-suspend died ($what) after the go; $host reported $dom running as '$report': the source (id $domid) is destroyed" >&2
 		exit 0
 	fi
-	if grep -q "^$HS report destroyed" "$replies" || ! grep -q "^$HS ready " "$replies"; then
-		resume_here $EX_SOURCE "dom-suspend died before the go, and $host has no copy running" --force
+	if [ "$now_name" = "$name0" ]; then
+		resume_here $EX_SOURCE "dom-suspend died before the go"
 	fi
-	say_unknown "dom-suspend died after $host said ready, and $host did not report"
+	if said "report destroyed"; then
+		resume_here $EX_SOURCE "dom-suspend died after the go, and $host destroyed its copy" --force
+	fi
+	say_unknown "dom-suspend died after it marked the source (the go may have been given), and $host did not report"
 fi
 # dom-suspend failed before the go and resumed the source itself: 111 is
 # the stream's way out or the handshake (the stages before it then die of

@@ -45,7 +45,7 @@ destroy_cmd(const struct backend *be)
  * resumed; then returns the exit status.
  */
 static int
-hand_over(const struct backend *be, struct dom **d, const char *name,
+hand_over(const struct backend *be, struct dom **d, char *name, size_t len,
     int reply_fd, int timeout_ms, int vflag)
 {
 	struct ho_result res;
@@ -75,11 +75,14 @@ hand_over(const struct backend *be, struct dom **d, const char *name,
 		    name, res.name, res.domid, destroy_cmd(be), res.domid,
 		    res.domid);
 	case HO_REFUSED:
+		snprintf(name, len, "%s", res.name);
 		return EX_NO;
 	case HO_NOT_GIVEN:
 		break;
 	}
-	return EX_SYS;	/* the stream's far end, not this side */
+	snprintf(name, len, "%s", res.name);
+	/* 111 is the stream's far end; a failure here is this side's */
+	return res.local ? EX_STATE : EX_SYS;
 }
 
 static int
@@ -110,6 +113,7 @@ main(int argc, char **argv)
 	struct stream_hdrs h;
 	enum stream_fmt fmt = FMT_XL;
 	uint64_t *bitmap = NULL, t0;
+	char name[DOM_NAME_MAX + sizeof(DOM_AWAY_SUFFIX)];
 	const char *replies = NULL;
 	int cflag = 0, vflag = 0, fflag = 0, live = 0, suspended = 0;
 	int reply_fd = -1, timeout_ms = 300000, tflag = 0, ch, rc, code = 0;
@@ -144,6 +148,7 @@ main(int argc, char **argv)
 	argv += optind;
 	if (argc != 1 || (tflag && replies == NULL))
 		usage_exit(USAGE);
+	snprintf(name, sizeof(name), "%s", argv[0]);
 	if (cflag && replies != NULL)
 		die(EX_USAGE, "-c keeps the domain running: there is nothing to "
 		    "hand over (--handshake)");
@@ -157,8 +162,6 @@ main(int argc, char **argv)
 	no_tty_stream(STDOUT_FILENO, "redirect stdout to a file or a pipe");
 	if ((be = backend_get()) == NULL)
 		die_xp(NULL);
-	if (replies != NULL && handover_check(be, argv[0]) < 0)
-		die_xp(be->name);
 	cli_catch_signals();
 	t0 = now_ns();
 
@@ -195,6 +198,9 @@ main(int argc, char **argv)
 		    info.state == DOM_PAUSED ? "paused" : "shut down");
 		goto err;
 	}
+	snprintf(name, sizeof(name), "%s", info.name);
+	if (replies != NULL && handover_check(be, info.name) < 0)
+		goto err;
 	if ((s = save_open(be, d, STDOUT_FILENO, fmt)) == NULL)
 		goto err;
 
@@ -235,8 +241,8 @@ main(int argc, char **argv)
 	if (live)
 		be->logdirty(d, LOGDIRTY_DISABLE, NULL);
 	if (replies != NULL) {
-		code = hand_over(be, &d, info.name, reply_fd, timeout_ms,
-		    vflag);
+		code = hand_over(be, &d, name, sizeof(name), reply_fd,
+		    timeout_ms, vflag);
 		goto err;	/* not handed over: resume it */
 	}
 	if (cflag && be->resume(d) < 0)
@@ -266,10 +272,10 @@ err:
 		be->throttle(d, 100);
 	}
 	if (suspended && be->resume(d) < 0)
-		warnmsg("%s: could not resume %s: %s", be->name, argv[0],
+		warnmsg("%s: could not resume %s: %s", be->name, name,
 		    xp_errmsg());
 	else if (suspended)
-		warnmsg("%s resumed", argv[0]);
+		warnmsg("%s resumed", name);
 	save_close(s);
 	free(bitmap);
 	sr_free(sr);

@@ -158,7 +158,8 @@ struct backend {
 	 * After END (or finish): check the state is complete, give the domain
 	 * its name (a suspended domain holding the name is renamed
 	 * NAME--migratedaway; a running one makes this fail) and start it.
-	 * info is filled.
+	 * info is filled.  It fails only before the domain ever ran: the
+	 * caller destroys what it could not start.
 	 */
 	int (*start)(struct dom *d, const char *name, struct dom_info *info);
 

@@ -74,7 +74,8 @@ shown(const char *s)
  * a handshake.  -1 with xp_err naming what was awaited.
  */
 static int
-read_line(int fd, char *buf, uint64_t deadline, const char *what)
+read_line(int fd, char *buf, uint64_t deadline, int ignore_intr,
+    const char *what)
 {
 	struct pollfd pfd = { .fd = fd, .events = POLLIN };
 	size_t len = 0;
@@ -84,7 +85,7 @@ read_line(int fd, char *buf, uint64_t deadline, const char *what)
 	int rc;
 
 	for (;;) {
-		if (xp_interrupted) {
+		if (xp_interrupted && !ignore_intr) {
 			errno = EINTR;
 			xp_seterr(XE_SYS, "waiting for %s", what);
 			return -1;
@@ -187,7 +188,7 @@ ho_wait_go(int fd, const char *nonce, int timeout_ms)
 	char line[HO_LINE_MAX];
 	const char *v;
 
-	if (read_line(fd, line, now_ns() + (uint64_t)timeout_ms * 1000000,
+	if (read_line(fd, line, now_ns() + (uint64_t)timeout_ms * 1000000, 0,
 	    "go from the sender") < 0)
 		return -1;
 	errno = 0;
@@ -274,6 +275,26 @@ keep_err(const char *name, struct ho_result *res)
 	xp_seterr(cls, "%s", msg);
 }
 
+/* "NAME DOMID": a valid name, a domid of 1 to 5 digits below 0x7ff0. */
+static int
+parse_running(const char *v, char *name, uint32_t *domid)
+{
+	const char *sp = strchr(v, ' '), *p;
+	size_t len;
+
+	if (sp == NULL || (len = sp - v) == 0 || len >= DOM_NAME_MAX)
+		return -1;
+	memcpy(name, v, len);
+	name[len] = '\0';
+	*domid = 0;
+	for (p = sp + 1; *p >= '0' && *p <= '9' && p - sp <= 5; p++)
+		*domid = *domid * 10 + (*p - '0');
+	if (p == sp + 1 || *p != '\0' || *domid == 0 || *domid >= 0x7ff0 ||
+	    !config_valid_name(name))
+		return -1;
+	return 0;
+}
+
 /* The receiver's report, once the go is given. */
 static void
 take_report(const struct backend *be, struct dom **d, const char *line,
@@ -281,13 +302,11 @@ take_report(const struct backend *be, struct dom **d, const char *line,
 {
 	char name[DOM_NAME_MAX];
 	const char *v;
-	uint64_t id;
-	int n = 0;
+	uint32_t id;
 
 	errno = 0;
 	if ((v = after(line, "report running")) != NULL &&
-	    sscanf(v, "%63[A-Za-z0-9_.-] %" SCNu64 "%n", name, &id, &n) == 2 &&
-	    v[n] == '\0' && config_valid_name(name) && id < 0x7ff0) {
+	    parse_running(v, name, &id) == 0) {
 		trace_point("report: %s runs on the receiver", name);
 		snprintf(res->peer_name, sizeof(res->peer_name), "%s", name);
 		res->peer_domid = id;
@@ -328,12 +347,14 @@ handover_send(const struct backend *be, struct dom **d, int out_fd,
 
 	memset(res, 0, sizeof(*res));
 	res->outcome = HO_NOT_GIVEN;
+	res->local = 1;
 	if (be->info(*d, &info) < 0)
 		goto out;
+	res->local = 0;
 	snprintf(orig, sizeof(orig), "%s", info.name);
 	snprintf(res->name, sizeof(res->name), "%s", info.name);
 	res->domid = info.domid;
-	if (read_line(reply_fd, line, now_ns() + wait_ns,
+	if (read_line(reply_fd, line, now_ns() + wait_ns, 0,
 	    "ready from the receiver") < 0)
 		goto out;
 	errno = 0;
@@ -345,6 +366,12 @@ handover_send(const struct backend *be, struct dom **d, int out_fd,
 	memcpy(nonce, v, sizeof(nonce));
 	trace_point("receiver ready");
 	fault_kill("sender-kill-before-go");
+	res->local = 1;
+	if (xp_interrupted) {
+		errno = EINTR;
+		xp_seterr(XE_SYS, "interrupted before the go");
+		goto out;
+	}
 	snprintf(away, sizeof(away), "%s%s", orig, DOM_AWAY_SUFFIX);
 	if (be->rename(*d, away) < 0)
 		goto out;
@@ -352,6 +379,7 @@ handover_send(const struct backend *be, struct dom **d, int out_fd,
 	rc = say(out_fd, "go %s", nonce);
 	if (rc == -1) {
 		xp_preerr("the go was not sent");
+		res->local = 0;
 		keep_err(be->rename(*d, orig) < 0 ? away : NULL, res);
 		goto out;
 	}
@@ -362,7 +390,7 @@ handover_send(const struct backend *be, struct dom **d, int out_fd,
 	trace_point("go given");
 	close_stream(out_fd);
 	fault_kill("sender-kill-after-go");
-	if (read_line(reply_fd, line, now_ns() + wait_ns,
+	if (read_line(reply_fd, line, now_ns() + wait_ns, 1,
 	    "report from the receiver") < 0)
 		return;
 	take_report(be, d, line, orig, res);

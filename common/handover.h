@@ -69,18 +69,21 @@ struct ho_result {
 	uint32_t peer_domid;		/* receiver's name and id for it */
 	char name[DOM_NAME_MAX + sizeof(DOM_AWAY_SUFFIX)];	/* the source's */
 	uint32_t domid;			/* name and id now */
+	int local;			/* NOT_GIVEN: failed on this side */
 };
 
 /*
- * Before suspending a domain to hand it over: 0, or -1 (XE_STATE) when it
- * could not be marked (its name is too long, or NAME--migratedaway exists).
+ * Before suspending a domain to hand it over (name: its name, not an id):
+ * 0, or -1 (XE_STATE) when it could not be marked (its name is too long,
+ * or NAME--migratedaway exists).
  */
 int handover_check(const struct backend *be, const char *name);
 /*
  * After END was written to out_fd: the sender's side, on the suspended
  * domain *d, the receiver's lines read from reply_fd.  out_fd is closed
  * (the stages after it finish).  RUNNING destroys *d and sets it NULL.
- * Every outcome but RUNNING leaves the reason in xp_err.
+ * Every outcome but RUNNING leaves the reason in xp_err.  A signal before
+ * the go gives none; after it, the wait for the report goes on (bounded).
  */
 void handover_send(const struct backend *be, struct dom **d, int out_fd,
     int reply_fd, int timeout_ms, struct ho_result *res);

@@ -27,6 +27,7 @@
  */
 #define FLUSH_MS	5
 #define SLICE_MS	200		/* longest poll between checks of abort */
+#define OUT_GONE_MS	2000		/* recv: for the input to end, once out's reader went */
 #define PLAIN_CHUNK	(1u << 20)	/* recv: plain bytes per job */
 #define CONFIRM_BYTE	'K'
 #define PIPE_SIZE	(1 << 20)	/* fewer wake-ups than the default 64 KiB */
@@ -85,6 +86,7 @@ struct lzp {
 	int end_seen;
 	uint64_t end_plain, end_frames;
 	int watch_out;			/* recv: give up when out's reader goes */
+	uint64_t out_gone_ns;		/* when it went (wait_fd) */
 	/* writer-only */
 	uint64_t wr_plain, wr_wire;
 	uint64_t t0, next_ns;		/* rate pacing */
@@ -171,9 +173,11 @@ grow(uint8_t **buf, size_t *cap, size_t need)
 
 /*
  * Wait until fd is ready for ev.  1 ready, 0 timeout after ms (0: never),
- * -1 aborted or poll failed (errno), or EPIPE: waiting for input, the
- * reader of a receiver's output went away (a relay that waits on would
- * keep the pipeline, and a sender waiting for its answer, alive).
+ * -1 aborted or poll failed (errno).  Waiting for input, a receiver also
+ * watches its output: once that output's reader is gone, the input has
+ * OUT_GONE_MS more to end (an end marker, EOF), then it is -1 with EPIPE.
+ * A relay that waited on would keep the pipeline, and a sender waiting
+ * for its receiver's answer, alive.
  */
 static int
 wait_fd(struct lzp *e, int fd, short ev, int ms)
@@ -181,6 +185,7 @@ wait_fd(struct lzp *e, int fd, short ev, int ms)
 	uint64_t deadline = ms > 0 ? now_ns() + (uint64_t)ms * 1000000 : 0;
 	struct pollfd pfd[2] = { { .fd = fd, .events = ev },
 	    { .fd = e->watch_out && fd == e->in ? e->out : -1 } };
+	uint64_t t, gone_end;
 	int rc, slice;
 
 	for (;;) {
@@ -189,18 +194,27 @@ wait_fd(struct lzp *e, int fd, short ev, int ms)
 			return -1;
 		}
 		slice = SLICE_MS;
+		t = now_ns();
 		if (deadline != 0) {
-			uint64_t t = now_ns();
-
 			if (t >= deadline)
 				return 0;
 			if ((deadline - t) / 1000000 < (uint64_t)slice)
 				slice = (int)((deadline - t) / 1000000) + 1;
 		}
+		if (e->out_gone_ns != 0 && fd == e->in) {
+			gone_end = e->out_gone_ns + OUT_GONE_MS * 1000000ULL;
+			if (t >= gone_end) {
+				errno = EPIPE;
+				return -1;
+			}
+			if ((gone_end - t) / 1000000 < (uint64_t)slice)
+				slice = (int)((gone_end - t) / 1000000) + 1;
+			pfd[1].fd = -1;
+		}
 		rc = poll(pfd, 2, slice);
 		if (rc > 0 && (pfd[1].revents & (POLLERR | POLLHUP))) {
-			errno = EPIPE;
-			return -1;
+			e->out_gone_ns = now_ns();
+			continue;
 		}
 		if (rc > 0)
 			return 1;

@@ -1284,9 +1284,15 @@ xen_start(struct dom *d, const char *name, struct dom_info *info)
 		xp_seterr(XE_SYS, "domain %u: xc_domain_unpause", r->domid);
 		goto err;
 	}
-	if (xen_getinfo(r->domid, &xi) < 0)
-		return -1;	/* it runs: the name stays */
-	xen_fill_info(&xi, info);
+	/* it runs: whatever happens now, it is not to be destroyed */
+	if (xen_getinfo(r->domid, &xi) == 0)
+		xen_fill_info(&xi, info);
+	else {
+		memset(info, 0, sizeof(*info));
+		info->domid = r->domid;
+		info->state = DOM_RUNNING;
+		snprintf(info->name, sizeof(info->name), "%s", name);
+	}
 	return 0;
 err:
 	give_back_name(name, old);

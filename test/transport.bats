@@ -233,11 +233,16 @@ open('$T/bad', 'wb').write(d)"
 	( { echo hello; exec sleep 60; } >"$T/in" ) &
 	BGPIDS=$!
 	run timeout 20 bash -c '(stream-recv <"$T/in" 2>"$T/err"; echo $? >"$T/rc") |
-	    head -c 1 >/dev/null'
+	    head -c 6 >/dev/null'
 	cat "$T/err"
 	[ "$status" -eq 0 ]
 	[ "$(cat "$T/rc")" -eq 111 ]
 	grep -q "the reader of the output is gone" "$T/err"
+	# a reader that had all it wanted, the input ending soon after: no error
+	run bash -c '{ echo hello; sleep 1; } | stream-send | stream-recv | head -c 6 >/dev/null
+	    echo "statuses ${PIPESTATUS[*]}"'
+	echo "$output"
+	[ "$output" = "statuses 0 0 0 0" ]
 }
 
 # ---- two hosts: network namespaces joined by a veth pair ----
