@@ -19,7 +19,7 @@
 # decide when dom-suspend itself dies.
 set -u -o pipefail
 
-PROG=dom-migrate
+PROG='dom-migrate'
 USAGE="usage: dom-migrate [--live | --cold] [--tcp PORT | --ssh] [--ssh-command CMD]
                    [--allow ADDR[/BITS]] [--rate RATE] [--no-compress] [--timeout SECONDS]
                    [--throttle] [--policy downtime|xen] [--downtime MS] [--max-rounds N]
@@ -46,7 +46,7 @@ usage() {
 	exit $EX_USAGE
 }
 
-live=1 tcp= ssh_cmd=ssh allow= timeout=60
+live=1 tcp='' ssh_cmd=ssh allow='' timeout=60
 send_opts=() policy=()
 while [ $# -gt 0 ]; do
 	case $1 in

@@ -94,7 +94,7 @@ corrupt() {	# corrupt NAME PFN
 	[ -z "$(domains_on "$HOSTA")" ]
 	[ -z "$(entries_on "$HOSTA")" ]
 	sleep 0.1
-	! alive "$pid"
+	! alive "$pid" || false
 	run simdom info d
 	[ "$status" -eq 3 ]
 	[[ "$output" == *"no domain d"* ]]

@@ -270,7 +270,7 @@ xl_save_restore() {
 	t=$(now)
 	xl save $G $SAVE
 	fig "xl save: $(since $t)s, $(stat -c %s $SAVE) bytes"
-	! xl domid $G 2>/dev/null
+	! xl domid $G 2>/dev/null || false
 	t=$(now)
 	xl restore $SAVE 3>/dev/null
 	fig "xl restore: $(since $t)s"
