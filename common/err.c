@@ -6,7 +6,7 @@
 
 #include "err.h"
 
-static char errmsg[512] = "unknown error";
+static char errmsg[sizeof(((struct xp_saved *)0)->msg)] = "unknown error";
 static enum xp_errclass errcls = XE_SYS;
 
 void
@@ -51,4 +51,18 @@ enum xp_errclass
 xp_errclass(void)
 {
 	return errcls;
+}
+
+void
+xp_save(struct xp_saved *sv)
+{
+	sv->cls = errcls;
+	memcpy(sv->msg, errmsg, sizeof(sv->msg));
+}
+
+void
+xp_restore(const struct xp_saved *sv)
+{
+	errcls = sv->cls;
+	memcpy(errmsg, sv->msg, sizeof(errmsg));
 }

@@ -23,6 +23,14 @@ void xp_preerr(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 const char *xp_errmsg(void);
 enum xp_errclass xp_errclass(void);
 
+/* The reason, kept across a clean-up that may leave a message of its own. */
+struct xp_saved {
+	enum xp_errclass cls;
+	char msg[512];
+};
+void xp_save(struct xp_saved *sv);
+void xp_restore(const struct xp_saved *sv);
+
 /*
  * Set by a program's signal handler: an I/O loop that sees EINTR gives up
  * instead of retrying, so the caller can clean up (destroy a half-built

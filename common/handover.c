@@ -260,21 +260,6 @@ close_stream(int fd)
 		close(nfd);
 }
 
-/* The name the source has now, if renaming it failed; xp_err kept. */
-static void
-keep_err(const char *name, struct ho_result *res)
-{
-	enum xp_errclass cls = xp_errclass();
-	char msg[512];
-
-	if (name == NULL)
-		return;
-	snprintf(msg, sizeof(msg), "%s", xp_errmsg());
-	snprintf(res->name, sizeof(res->name), "%s", name);
-	errno = 0;
-	xp_seterr(cls, "%s", msg);
-}
-
 /* "NAME DOMID": a valid name, a domid of 1 to 5 digits below 0x7ff0. */
 static int
 parse_running(const char *v, char *name, uint32_t *domid)
@@ -341,6 +326,7 @@ handover_send(const struct backend *be, struct dom **d, int out_fd,
 	uint64_t wait_ns = (uint64_t)timeout_ms * 1000000;
 	char line[HO_LINE_MAX], away[sizeof(res->name)];
 	char nonce[HO_NONCE_LEN + 1], orig[DOM_NAME_MAX];
+	struct xp_saved why;
 	struct dom_info info;
 	const char *v;
 	int rc;
@@ -380,7 +366,10 @@ handover_send(const struct backend *be, struct dom **d, int out_fd,
 	if (rc == -1) {
 		xp_preerr("the go was not sent");
 		res->local = 0;
-		keep_err(be->rename(*d, orig) < 0 ? away : NULL, res);
+		xp_save(&why);
+		if (be->rename(*d, orig) < 0)
+			snprintf(res->name, sizeof(res->name), "%s", away);
+		xp_restore(&why);
 		goto out;
 	}
 	snprintf(res->name, sizeof(res->name), "%s", away);

@@ -286,16 +286,14 @@ err:
 	progress_end(pg);
 	if (rs.d != NULL) {
 		/* keep the reason, not whatever the clean-up says */
-		enum xp_errclass cls = xp_errclass();
-		char msg[512];
+		struct xp_saved why;
 
-		snprintf(msg, sizeof(msg), "%s", xp_errmsg());
+		xp_save(&why);
 		rc = be->destroy(rs.d);
 		if (rs.said_ready)
 			ho_say_report(hs->reply_fd, rc == 0 ? HO_REP_DESTROYED :
-			    HO_REP_KEPT, NULL, 0, msg);
-		errno = 0;
-		xp_seterr(cls, "%s", msg);
+			    HO_REP_KEPT, NULL, 0, why.msg);
+		xp_restore(&why);
 	}
 	guard_release(g);
 	sr_free(rs.sr);
