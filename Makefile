@@ -50,6 +50,13 @@ $(B)/%: bin/%.c $(B)/libxenpipe.a $(HDRS)
 $(B)/%: bin/%.sh
 	install -m 755 $< $@
 
+# Unit tests of pure modules, run by test/*.bats; never installed.
+UNITS	= $(patsubst test/unit/%.c,$(B)/test-%,$(wildcard test/unit/*.c))
+units: $(UNITS)
+
+$(B)/test-%: test/unit/%.c $(B)/libxenpipe.a $(HDRS)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(B)/libxenpipe.a $(LDLIBS)
+
 $(B)/obj:
 	mkdir -p $@
 
@@ -78,8 +85,8 @@ deps:
 # The suites run twice: with the plain build, then with every program built
 # under ASan+UBSan (the sim backend makes both possible without Xen).
 check: deps
-	$(MAKE) all
-	$(MAKE) SAN=1 all
+	$(MAKE) all units
+	$(MAKE) SAN=1 all units
 	$(MAKE) $(VERIFY)
 	XENPIPE_VERIFY=$(VERIFY) ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 test/run build build-san
@@ -97,7 +104,7 @@ install: all
 clean:
 	rm -rf build build-san
 
-.PHONY: all check demo install clean deps verifier
+.PHONY: all units check demo install clean deps verifier
 .SECONDARY:
 
 # Benchmarks: figures, not pass/fail tests (see README for the last table).

@@ -21,7 +21,8 @@
 #include "err.h"
 #include "stream.h"
 
-#define USAGE "stream-info [--json] [--verify] [FILE]"
+#define USAGE "stream-info [--json] [--verify] [FILE]\n" \
+	"       stream-info --config [FILE]"
 
 #define NR_TYPES	(REC_TYPE_XC_MAX + 2)	/* last slot: unknown optional */
 
@@ -291,6 +292,7 @@ int
 main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
+		{ "config", no_argument, NULL, 'c' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "verify", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -298,11 +300,14 @@ main(int argc, char **argv)
 	static struct info in;
 	struct sr_rec r;
 	struct sr *sr;
-	int jflag = 0, vflag = 0, fd = STDIN_FILENO, ch, rc;
+	int cflag = 0, jflag = 0, vflag = 0, fd = STDIN_FILENO, ch, rc;
 
 	cli_common(argc, argv, USAGE);
 	while ((ch = getopt_long(argc, argv, "jV", longopts, NULL)) != -1) {
 		switch (ch) {
+		case 'c':
+			cflag = 1;
+			break;
 		case 'j':
 			jflag = 1;
 			break;
@@ -315,7 +320,7 @@ main(int argc, char **argv)
 	}
 	argc -= optind;
 	argv += optind;
-	if (argc > 1)
+	if (argc > 1 || (cflag && (jflag || vflag)))
 		usage_exit(USAGE);
 	if (argc == 1 && strcmp(argv[0], "-") != 0) {
 		fd = open(argv[0], O_RDONLY);
@@ -337,6 +342,15 @@ main(int argc, char **argv)
 		in.have_cfg = 1;
 		if (in.cfg.nr_pages)
 			sr_set_nr_pages(sr, in.cfg.nr_pages);
+	}
+	if (cflag) {
+		/* checked JSON: no control bytes reach the terminal */
+		if (in.h.json == NULL)
+			die(EX_NO, "the stream (%s format) carries no domain "
+			    "config", fmt_name(in.h.fmt));
+		printf("%.*s\n", (int)in.h.json_len, in.h.json);
+		sr_free(sr);
+		return 0;
 	}
 	while ((rc = sr_next(sr, &r)) == 1) {
 		count_record(&in, &r);

@@ -30,6 +30,9 @@
 struct sw;		/* stream writer, stream.h */
 struct sr;		/* stream reader, stream.h */
 struct dom;		/* a backend's handle on one domain */
+struct host_facts;	/* policy.h */
+
+#define DOM_UUID_LEN	37	/* "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx" */
 
 enum dom_state {
 	DOM_RUNNING,
@@ -41,6 +44,7 @@ enum dom_state {
 struct dom_info {
 	uint32_t domid;
 	char name[DOM_NAME_MAX];
+	char uuid[DOM_UUID_LEN];	/* lower case */
 	uint32_t dom_type;	/* DHDR_TYPE_* of stream_format.h */
 	uint64_t nr_pages;	/* valid pfns are 0 .. nr_pages-1 */
 	uint64_t mem_pages;	/* pages with memory behind them (<= nr_pages) */
@@ -55,6 +59,7 @@ struct dom_info {
  */
 struct dom_config {
 	char name[DOM_NAME_MAX];
+	char uuid[DOM_UUID_LEN];	/* "": a fresh one */
 	uint32_t dom_type;
 	uint64_t nr_pages;	/* 0: the stream did not say */
 	uint32_t nr_vcpus;
@@ -164,6 +169,13 @@ struct backend {
 	int (*start)(struct dom *d, const char *name, struct dom_info *info);
 
 	/* ---- both ---- */
+
+	/*
+	 * What the receiver's policy needs of the hypervisor (policy.h): set
+	 * f->mem_kb to the host's memory when it knows better than dom0's
+	 * /proc/meminfo, and f->held (malloc'd) to the disks domains hold.
+	 */
+	int (*host)(struct host_facts *f);
 
 	/* Give the domain another name; fails if a domain holds newname. */
 	int (*rename)(struct dom *d, const char *newname);

@@ -1,8 +1,10 @@
 /* config.c - the JSON domain config of the xl header; see config.h. */
+#include <ctype.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <yajl/yajl_gen.h>
 #include <yajl/yajl_tree.h>
 
@@ -51,6 +53,8 @@ config_to_json(const struct dom_info *info, const char *backend, int simulated)
 	bad |= yajl_gen_map_open(g);
 	bad |= gen_kv_str(g, "type", type);
 	bad |= gen_kv_str(g, "name", info->name);
+	if (info->uuid[0] != '\0')
+		bad |= gen_kv_str(g, "uuid", info->uuid);
 	bad |= yajl_gen_map_close(g);
 	bad |= gen_str(g, "b_info");
 	bad |= yajl_gen_map_open(g);
@@ -96,6 +100,69 @@ config_valid_name(const char *name)
 	return 1;
 }
 
+int
+config_uuid(const char *s, char *out)
+{
+	size_t i;
+
+	if (strlen(s) != 36)
+		return -1;
+	for (i = 0; i < 36; i++) {
+		if (i == 8 || i == 13 || i == 18 || i == 23) {
+			if (s[i] != '-')
+				return -1;
+			out[i] = '-';
+		} else if (isxdigit((unsigned char)s[i]))
+			out[i] = tolower((unsigned char)s[i]);
+		else
+			return -1;
+	}
+	out[36] = '\0';
+	return strcmp(out, "00000000-0000-0000-0000-000000000000") == 0 ? -1 :
+	    0;
+}
+
+int
+config_uuid_fresh(char *out)
+{
+	uint8_t h[16];
+
+	if (getrandom(h, sizeof(h), 0) != sizeof(h)) {
+		xp_seterr(XE_SYS, "uuid");
+		return -1;
+	}
+	h[6] = (h[6] & 0x0f) | 0x40;
+	h[8] = (h[8] & 0x3f) | 0x80;
+	snprintf(out, DOM_UUID_LEN, "%02x%02x%02x%02x-%02x%02x-%02x%02x-"
+	    "%02x%02x-%02x%02x%02x%02x%02x%02x", h[0], h[1], h[2], h[3], h[4],
+	    h[5], h[6], h[7], h[8], h[9], h[10], h[11], h[12], h[13], h[14],
+	    h[15]);
+	return 0;
+}
+
+int
+config_json_depth(const char *json, size_t len)
+{
+	int depth = 0, max = 0, in_str = 0;
+	size_t i;
+
+	for (i = 0; i < len && json[i] != '\0'; i++) {
+		if (in_str) {
+			if (json[i] == '\\')
+				i++;
+			else if (json[i] == '"')
+				in_str = 0;
+		} else if (json[i] == '"')
+			in_str = 1;
+		else if (json[i] == '[' || json[i] == '{') {
+			if (++depth > max)
+				max = depth;
+		} else if (json[i] == ']' || json[i] == '}')
+			depth--;
+	}
+	return max;
+}
+
 static yajl_val
 get(yajl_val root, const char *a, const char *b, yajl_type type)
 {
@@ -113,6 +180,11 @@ config_from_json(const char *json, size_t len, struct dom_config *cfg)
 	long long n;
 	int rc = -1;
 
+	if (config_json_depth(json, len) > CONFIG_DEPTH_MAX) {
+		xp_seterr(XE_STREAM, "domain config nests deeper than %d "
+		    "levels", CONFIG_DEPTH_MAX);
+		return -1;
+	}
 	copy = strndup(json, len);
 	if (copy == NULL) {
 		xp_seterr(XE_SYS, "config");
@@ -137,6 +209,12 @@ config_from_json(const char *json, size_t len, struct dom_config *cfg)
 			goto out;
 		}
 		strcpy(cfg->name, s);
+	}
+	v = get(root, "c_info", "uuid", yajl_t_string);
+	s = v ? YAJL_GET_STRING(v) : NULL;
+	if (s != NULL && config_uuid(s, cfg->uuid) < 0) {
+		xp_seterr(XE_STREAM, "domain config: bad uuid");
+		goto out;
 	}
 	v = get(root, "c_info", "type", yajl_t_string);
 	s = v ? YAJL_GET_STRING(v) : NULL;
@@ -172,16 +250,22 @@ out:
 	return rc;
 }
 
-/* Emit v; the string at c_info.name (depth 2 under the root) becomes name. */
+/* What config_rewrite puts into c_info. */
+struct rewrite {
+	const char *name, *uuid;
+};
+
+/* Emit v; c_info's name and uuid (depth 2 under the root) become rw's. */
 static int
-gen_val(yajl_gen g, yajl_val v, int depth, int in_cinfo, const char *name)
+gen_val(yajl_gen g, yajl_val v, int depth, int in_cinfo,
+    const struct rewrite *rw)
 {
 	const char *k;
 	size_t i;
-	int bad = 0;
+	int bad = 0, uuid_seen = 0;
 
-	if (depth > 64)
-		return 1;	/* libxl's config is nowhere near as deep */
+	if (depth > CONFIG_DEPTH_MAX)
+		return 1;
 	switch (v->type) {
 	case yajl_t_string:
 		return gen_str(g, YAJL_GET_STRING(v));
@@ -197,20 +281,26 @@ gen_val(yajl_gen g, yajl_val v, int depth, int in_cinfo, const char *name)
 		bad |= yajl_gen_array_open(g);
 		for (i = 0; i < v->u.array.len; i++)
 			bad |= gen_val(g, v->u.array.values[i], depth + 1, 0,
-			    name);
+			    rw);
 		return bad | yajl_gen_array_close(g);
 	case yajl_t_object:
 		bad |= yajl_gen_map_open(g);
 		for (i = 0; i < v->u.object.len; i++) {
 			k = v->u.object.keys[i];
 			bad |= gen_str(g, k);
-			if (in_cinfo && strcmp(k, "name") == 0)
-				bad |= gen_str(g, name);
-			else
+			if (in_cinfo && strcmp(k, "name") == 0 && rw->name)
+				bad |= gen_str(g, rw->name);
+			else if (in_cinfo && strcmp(k, "uuid") == 0 &&
+			    rw->uuid) {
+				bad |= gen_str(g, rw->uuid);
+				uuid_seen = 1;
+			} else
 				bad |= gen_val(g, v->u.object.values[i],
 				    depth + 1, depth == 0 &&
-				    strcmp(k, "c_info") == 0, name);
+				    strcmp(k, "c_info") == 0, rw);
 		}
+		if (in_cinfo && rw->uuid && !uuid_seen)
+			bad |= gen_kv_str(g, "uuid", rw->uuid);
 		return bad | yajl_gen_map_close(g);
 	default:
 		return 1;
@@ -218,15 +308,17 @@ gen_val(yajl_gen g, yajl_val v, int depth, int in_cinfo, const char *name)
 }
 
 char *
-config_set_name(const char *json, const char *name)
+config_rewrite(const char *json, const char *name, const char *uuid)
 {
+	struct rewrite rw = { name, uuid };
 	const unsigned char *buf;
 	char errbuf[128], *out = NULL;
-	yajl_val root;
+	yajl_val root = NULL;
 	yajl_gen g = NULL;
 	size_t len;
 
-	if ((root = yajl_tree_parse(json, errbuf, sizeof(errbuf))) == NULL ||
+	if (config_json_depth(json, strlen(json)) > CONFIG_DEPTH_MAX ||
+	    (root = yajl_tree_parse(json, errbuf, sizeof(errbuf))) == NULL ||
 	    !YAJL_IS_OBJECT(root)) {
 		xp_seterr(XE_STATE, "domain config is not a JSON object");
 		goto out;
@@ -236,7 +328,7 @@ config_set_name(const char *json, const char *name)
 		goto out;
 	}
 	yajl_gen_config(g, yajl_gen_beautify, 1);
-	if (gen_val(g, root, 0, 0, name) != 0 ||
+	if (gen_val(g, root, 0, 0, &rw) != 0 ||
 	    yajl_gen_get_buf(g, &buf, &len) != yajl_gen_status_ok) {
 		xp_seterr(XE_STATE, "domain config: cannot rewrite it");
 		goto out;

@@ -22,11 +22,25 @@ char *config_to_json(const struct dom_info *info, const char *backend,
  */
 int config_from_json(const char *json, size_t len, struct dom_config *cfg);
 /*
- * json with c_info.name set to name, malloc'd; NULL with xp_err.  libxl
- * keeps the name a domain was created under (NAME--incoming after a
- * migration): the one it has now is what travels.
+ * json with c_info.name set to name and c_info.uuid to uuid (either NULL:
+ * left alone), malloc'd; NULL with xp_err.  libxl keeps the name a domain
+ * was created under (NAME--incoming after a migration): the one it has now
+ * is what travels.  A receiver's copy gets a UUID of its own.
  */
-char *config_set_name(const char *json, const char *name);
+char *config_rewrite(const char *json, const char *name, const char *uuid);
+/*
+ * libxl's config nests 4 deep; yajl's tree and its free recurse once a
+ * level, so a deeper one is refused before yajl sees it.
+ */
+#define CONFIG_DEPTH_MAX	32
+/* How deep json (len bytes) nests arrays and objects. */
+int config_json_depth(const char *json, size_t len);
+
+/* s as a lower-case UUID in out (DOM_UUID_LEN); -1 if it is not one. */
+int config_uuid(const char *s, char *out);
+/* A fresh random (version 4) UUID, as libxl makes; -1 with xp_err. */
+int config_uuid_fresh(char *out);
+
 /* A name a domain may have: 1..63 of [A-Za-z0-9_.-], not starting with '.' or '-'. */
 int config_valid_name(const char *name);
 

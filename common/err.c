@@ -10,6 +10,14 @@ static char errmsg[sizeof(((struct xp_saved *)0)->msg)] = "unknown error";
 static enum xp_errclass errcls = XE_SYS;
 
 void
+xp_scrub(char *s)
+{
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s < ' ' || (unsigned char)*s >= 0x7f)
+			*s = '?';
+}
+
+void
 xp_seterr(enum xp_errclass cls, const char *fmt, ...)
 {
 	int saved_errno = errno;
@@ -23,6 +31,7 @@ xp_seterr(enum xp_errclass cls, const char *fmt, ...)
 	    (size_t)n < sizeof(errmsg))
 		snprintf(errmsg + n, sizeof(errmsg) - n, ": %s",
 		    strerror(saved_errno));
+	xp_scrub(errmsg);
 	errcls = cls;
 	errno = saved_errno;
 }
@@ -39,6 +48,7 @@ xp_preerr(const char *fmt, ...)
 	memcpy(old, errmsg, sizeof(old));
 	snprintf(both, sizeof(both), "%s: %s", prefix, old);
 	snprintf(errmsg, sizeof(errmsg), "%.*s", (int)sizeof(errmsg) - 1, both);
+	xp_scrub(errmsg);
 }
 
 const char *

@@ -21,6 +21,12 @@ void xp_seterr(enum xp_errclass cls, const char *fmt, ...)
 /* Prefix the current message with more context ("restore: ...") */
 void xp_preerr(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 const char *xp_errmsg(void);
+/*
+ * Control and non-ASCII bytes of s become '?': a message may quote the
+ * stream, and a terminal must not take it for escape sequences.  Every
+ * message is scrubbed on its way in (and cli.c's on their way out).
+ */
+void xp_scrub(char *s);
 enum xp_errclass xp_errclass(void);
 
 /* The reason, kept across a clean-up that may leave a message of its own. */

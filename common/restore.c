@@ -20,6 +20,7 @@ struct restore {
 	struct sr *sr;
 	struct stream_hdrs h;
 	struct dom_config cfg;
+	char *json;		/* the config rewritten here, or NULL */
 	int seen_static_end;
 	int said_ready;		/* handover: the sender may send the go */
 	struct restore_stats *st;
@@ -190,10 +191,73 @@ hand_over(struct restore *rs, int in_fd, struct restore_handshake *hs,
 	return 0;
 }
 
+/* The config as the destination has it: the stream's, or its own. */
+static int
+take_config(struct restore *rs, struct restore_opts *o, const char *name)
+{
+	struct host_facts facts;
+	const char *json = o->config ? o->config : rs->h.json;
+	size_t len = o->config ? strlen(o->config) : rs->h.json_len;
+	int rc;
+
+	rs->cfg.dom_type = rs->h.dom_type;
+	rs->cfg.simulated = -1;	/* unknown until a backend record says */
+	rs->cfg.nr_vcpus = 1;
+	if (json != NULL) {
+		if (config_from_json(json, len, &rs->cfg) < 0)
+			return -1;
+		rs->cfg.json = json;
+		if (rs->cfg.dom_type != rs->h.dom_type) {
+			xp_seterr(XE_STREAM, "domain config type does not match "
+			    "the stream's domain header");
+			return -1;
+		}
+	}
+	if (name == NULL && rs->cfg.name[0] == '\0') {
+		xp_seterr(XE_USAGE, "the stream (%s format) carries no domain "
+		    "name: use -n NAME", fmt_name(rs->h.fmt));
+		return -1;
+	}
+	/* before the facts: a sim stream on xen fails to list xen's domains */
+	if (rs->be != NULL && (rs->cfg.simulated == 1) !=
+	    (rs->be == &sim_backend) && rs->cfg.json != NULL) {
+		struct dom *d;
+
+		/* the backend's create refuses it and says why */
+		if (rs->be->create(&rs->cfg, &d) == 0) {
+			rs->be->destroy(d);
+			xp_seterr(XE_STREAM, "the stream is for the other "
+			    "backend than %s", rs->be->name);
+		}
+		return -1;
+	}
+	if (facts_gather(rs->be, &facts) < 0) {
+		/* a dry run vets a file anywhere: dom0's Linux facts only */
+		snprintf(o->blind, sizeof(o->blind), "%s", xp_errmsg());
+		if (!o->dry_run || facts_gather(NULL, &facts) < 0)
+			return -1;
+	}
+	rc = policy_check(o->policy, &facts, json, len, name, &o->plan);
+	facts_free(&facts);
+	if (rc < 0)
+		return -1;
+	snprintf(rs->cfg.name, sizeof(rs->cfg.name), "%s", o->plan.name);
+	if (o->plan.new_uuid) {
+		snprintf(rs->cfg.uuid, sizeof(rs->cfg.uuid), "%s",
+		    o->plan.uuid);
+		if (json != NULL && (rs->json = config_rewrite(json, NULL,
+		    o->plan.uuid)) == NULL)
+			return -1;
+		if (json != NULL)
+			rs->cfg.json = rs->json;
+	}
+	return 0;
+}
+
 int
 restore_stream(const struct backend *be, int in_fd, const char *name,
-    struct restore_handshake *hs, struct dom_info *info,
-    struct restore_stats *st)
+    struct restore_handshake *hs, struct restore_opts *o,
+    struct dom_info *info, struct restore_stats *st)
 {
 	struct restore rs;
 	struct progress *pg = NULL;
@@ -213,27 +277,12 @@ restore_stream(const struct backend *be, int in_fd, const char *name,
 	rc = sr_headers(rs.sr, &rs.h);
 	if (rc == 0)
 		xp_seterr(XE_STREAM, "empty input: no stream to restore");
-	if (rc <= 0)
+	if (rc <= 0 || take_config(&rs, o, name) < 0)
 		goto err;
-	rs.cfg.dom_type = rs.h.dom_type;
-	rs.cfg.simulated = -1;	/* unknown until a backend record says */
-	rs.cfg.nr_vcpus = 1;
-	if (rs.h.json != NULL) {
-		if (config_from_json(rs.h.json, rs.h.json_len, &rs.cfg) < 0)
-			goto err;
-		rs.cfg.json = rs.h.json;
-		if (rs.cfg.dom_type != rs.h.dom_type) {
-			xp_seterr(XE_STREAM, "domain config type does not match "
-			    "the stream's domain header");
-			goto err;
-		}
-	}
-	if (name != NULL)
-		snprintf(rs.cfg.name, sizeof(rs.cfg.name), "%s", name);
-	if (rs.cfg.name[0] == '\0') {
-		xp_seterr(XE_USAGE, "the stream (%s format) carries no domain "
-		    "name: use -n NAME", fmt_name(rs.h.fmt));
-		goto err;
+	if (o->dry_run) {
+		sr_free(rs.sr);
+		free(rs.json);
+		return 0;
 	}
 	if (rs.cfg.nr_pages)
 		sr_set_nr_pages(rs.sr, rs.cfg.nr_pages);
@@ -251,6 +300,13 @@ restore_stream(const struct backend *be, int in_fd, const char *name,
 	pg = progress_new(label, rs.cfg.nr_pages);
 	while ((rc = sr_next(rs.sr, &r)) == 1) {
 		st->records++;
+		if (sr_offset(rs.sr) > o->plan.stream_max) {
+			xp_seterr(XE_STREAM, "offset %" PRIu64 ": the stream "
+			    "goes on past %" PRIu64 " MiB, %u times its "
+			    "domain's memory (StreamFactor)", r.offset,
+			    o->plan.stream_max >> 20, o->policy->stream_factor);
+			goto err;
+		}
 		if (apply_record(&rs, &r) < 0)
 			goto err;
 		if (r.type == REC_TYPE_PAGE_DATA && r.layer == LAYER_XC)
@@ -281,6 +337,7 @@ restore_stream(const struct backend *be, int in_fd, const char *name,
 	guard_release(g);
 	be->close(rs.d);
 	sr_free(rs.sr);
+	free(rs.json);
 	return 0;
 err:
 	progress_end(pg);
@@ -297,5 +354,6 @@ err:
 	}
 	guard_release(g);
 	sr_free(rs.sr);
+	free(rs.json);
 	return -1;
 }

@@ -9,6 +9,7 @@
 #define XENPIPE_RESTORE_H
 
 #include "backend.h"
+#include "policy.h"
 
 struct restore_stats {
 	uint64_t bytes, records, pages_data, pages_zero;
@@ -27,13 +28,28 @@ struct restore_handshake {
 };
 
 /*
+ * The receiver's say over what the stream proposes (policy.h).  The
+ * policy is checked against this host's facts after the headers, before
+ * the backend builds anything.
+ */
+struct restore_opts {
+	const struct policy *policy;
+	const char *config;	/* the destination's own config, or NULL */
+	int dry_run;		/* check, fill plan, build nothing */
+	struct plan plan;	/* out: what is (or would be) built */
+	char blind[160];	/* out: why a dry run knew no domains, or "" */
+};
+
+/*
  * Read a whole stream from in_fd and start the domain it describes, named
  * name (NULL: the name in the stream), at END, or on the go when hs is not
- * NULL.  info gets the running domain.  A watchman (guard.h) destroys the
+ * NULL.  info gets the running domain.  A stream longer than the plan's
+ * stream_max is refused.  With o->dry_run, be may be NULL and only the
+ * headers are read.  A watchman (guard.h) destroys the
  * domain if this process is killed before it starts.
  */
 int restore_stream(const struct backend *be, int in_fd, const char *name,
-    struct restore_handshake *hs, struct dom_info *info,
-    struct restore_stats *st);
+    struct restore_handshake *hs, struct restore_opts *o,
+    struct dom_info *info, struct restore_stats *st);
 
 #endif

@@ -49,6 +49,7 @@ struct dom {
 	struct sim_ctx ctx;
 	int have_ctx;
 	int fresh;			/* sim_create: no memory check */
+	char uuid[DOM_UUID_LEN];
 	int refuse_suspend;
 };
 
@@ -640,6 +641,8 @@ sim_info(struct dom *d, struct dom_info *info)
 	info->mem_pages = d->nr_pages;
 	info->nr_vcpus = 1;
 	info->logdirty = 0;
+	snprintf(info->uuid, sizeof(info->uuid), "%.36s", d->building ||
+	    d->ctl == NULL ? d->uuid : d->ctl->uuid);
 	if (d->building) {
 		info->state = DOM_PAUSED;
 		return 0;
@@ -976,6 +979,14 @@ sim_write_context(struct dom *d, struct sw *sw)
 
 /* ---------------- backend: receiving side ---------------- */
 
+/* dom0's /proc/meminfo is the sim host's memory; sim disks are none. */
+static int
+sim_host(struct host_facts *f)
+{
+	(void)f;
+	return 0;
+}
+
 static int
 sim_create_dom(const struct dom_config *cfg, struct dom **dp)
 {
@@ -1005,6 +1016,10 @@ sim_create_dom(const struct dom_config *cfg, struct dom **dp)
 		goto err;
 	if (sim_name_ok(cfg->name))
 		snprintf(d->name, sizeof(d->name), "%s", cfg->name);
+	if (cfg->uuid[0] != '\0')
+		snprintf(d->uuid, sizeof(d->uuid), "%s", cfg->uuid);
+	else if (config_uuid_fresh(d->uuid) == -1)
+		goto err;
 	snprintf(d->dir, sizeof(d->dir), ".building-%d-%u", (int)getpid(),
 	    build_seq++);
 	if (mkdirat(d->rootfd, d->dir, 0700) == -1) {
@@ -1197,6 +1212,7 @@ ctl_create(struct dom *d)
 	d->ctl->want_rate = d->ctx.rate;
 	d->ctl->want_workload = d->ctx.workload;
 	d->ctl->ctx = d->ctx;
+	snprintf(d->ctl->uuid, sizeof(d->ctl->uuid), "%s", d->uuid);
 	p = mmap(NULL, d->nr_pages * PAGE, PROT_READ, MAP_SHARED, d->memfd, 0);
 	if (p == MAP_FAILED)
 		goto err;
@@ -1432,6 +1448,7 @@ const struct backend sim_backend = {
 	.finish = sim_finish,
 	.start = sim_start,
 	.rename = sim_rename,
+	.host = sim_host,
 	.destroy = sim_destroy,
 	.close = sim_close,
 };

@@ -23,7 +23,7 @@
 #define SIM_CTX_MAGIC		"XPSIMCTX"
 #define SIM_CTX_VERSION		3u	/* 2: workload, sweep_pos; 8-lane page noise; 3: recent */
 #define SIM_CTL_MAGIC		"XPSIMCTL"
-#define SIM_CTL_VERSION		3u
+#define SIM_CTL_VERSION		4u
 
 #define SIM_PAGES_MIN		16u		/* 64 KiB: a table page and data */
 #define SIM_RATE_MAX		(1ULL << 30)	/* pages/s */
@@ -118,6 +118,7 @@ struct sim_ctl {
 	uint64_t want_rate;	/* <= SIM_RATE_MAX */
 	uint32_t want_workload;	/* enum sim_workload */
 	uint32_t _res2;
+	char uuid[40];		/* as libxl writes one, NUL-terminated */
 	/*
 	 * Published by the guest: counters and sweep_pos every tick, rate and
 	 * workload when they change, all of it when it stops.
@@ -125,7 +126,7 @@ struct sim_ctl {
 	struct sim_ctx ctx;
 	uint64_t bitmap[];	/* log-dirty, SIM_BITMAP_WORDS(nr_pages) */
 };
-_Static_assert(sizeof(struct sim_ctl) == 192 + 8 * SIM_RECENT, "sim_ctl");
+_Static_assert(sizeof(struct sim_ctl) == 232 + 8 * SIM_RECENT, "sim_ctl");
 
 struct sim_params {
 	uint64_t nr_pages;

@@ -14,8 +14,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/sysmacros.h>
 
 #include "err.h"
+#include "policy.h"
 #include "stream_format.h"
 #include "xen_priv.h"
 
@@ -84,6 +86,12 @@ xen_fill_info(const xc_domaininfo_t *xi, struct dom_info *info)
 	memset(info, 0, sizeof(*info));
 	info->domid = xi->domain;
 	dom_name(xi->domain, info->name);
+	snprintf(info->uuid, sizeof(info->uuid), "%02x%02x%02x%02x-%02x%02x-"
+	    "%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", xi->handle[0],
+	    xi->handle[1], xi->handle[2], xi->handle[3], xi->handle[4],
+	    xi->handle[5], xi->handle[6], xi->handle[7], xi->handle[8],
+	    xi->handle[9], xi->handle[10], xi->handle[11], xi->handle[12],
+	    xi->handle[13], xi->handle[14], xi->handle[15]);
 	info->dom_type = xi->flags & XEN_DOMINF_hvm_guest ?
 	    DHDR_TYPE_X86_HVM : DHDR_TYPE_X86_PV;
 	/* valid pfns: up to the highest one the guest has, else its pages */
@@ -333,6 +341,59 @@ xen_apply_record(struct dom *d, uint32_t rec_type, const void *body,
 	return by_feed_only("apply_record");
 }
 
+/* The host's memory, and every vbd dom0 backs: params and its device. */
+static int
+xen_host(struct host_facts *f)
+{
+	char **doms = NULL, **devs, *v;
+	unsigned int nd, nv, i, j, maj, min;
+	xc_physinfo_t pi = { 0 };
+	struct pol_held *h;
+	size_t cap = 0;
+
+	if (xen_handles() < 0)
+		return -1;
+	if (xc_physinfo(xen_xch, &pi) == 0 && pi.total_pages)
+		f->mem_kb = (uint64_t)pi.total_pages * 4;
+	doms = xs_directory(xen_xsh, XBT_NULL, "/local/domain/0/backend/vbd",
+	    &nd);
+	for (i = 0; doms != NULL && i < nd; i++) {
+		char dir[96];
+
+		snprintf(dir, sizeof(dir), "/local/domain/0/backend/vbd/%s",
+		    doms[i]);
+		devs = xs_directory(xen_xsh, XBT_NULL, dir, &nv);
+		for (j = 0; devs != NULL && j < nv; j++) {
+			if (f->n_held == cap) {
+				cap = cap ? cap * 2 : 16;
+				h = reallocarray(f->held, cap, sizeof(*h));
+				if (h == NULL) {
+					xp_seterr(XE_SYS, "facts");
+					free(devs);
+					free(doms);
+					return -1;
+				}
+				f->held = h;
+			}
+			h = &f->held[f->n_held++];
+			memset(h, 0, sizeof(*h));
+			h->domid = strtoul(doms[i], NULL, 10);
+			v = xen_xs_get(XBT_NULL, "/local/domain/0/backend/vbd/"
+			    "%s/%s/params", doms[i], devs[j]);
+			snprintf(h->path, sizeof(h->path), "%s", v ? v : "");
+			free(v);
+			v = xen_xs_get(XBT_NULL, "/local/domain/0/backend/vbd/"
+			    "%s/%s/physical-device", doms[i], devs[j]);
+			if (v != NULL && sscanf(v, "%x:%x", &maj, &min) == 2)
+				h->rdev = makedev(maj, min);
+			free(v);
+		}
+		free(devs);
+	}
+	free(doms);
+	return 0;
+}
+
 const struct backend xen_backend = {
 	.name = "xen",
 	.list = xen_list,
@@ -357,6 +418,7 @@ const struct backend xen_backend = {
 	.finish = xen_finish,
 	.start = xen_start,
 	.rename = xen_rename,
+	.host = xen_host,
 	.destroy = xen_destroy,
 	.close = xen_close,
 };

@@ -56,6 +56,7 @@
 #define MAXMEM_EXTRA_KB	1024		/* libxl's LIBXL_MAXMEM_CONSTANT */
 #define CONSOLE_LIMIT	"1048576"	/* LIBXL_XENCONSOLE_LIMIT */
 #define SUFFIX_IN	"--incoming"
+#define BUILDER_KEY	"xenpipe-builder"	/* /libxl/N/: "PID STARTTIME" */
 #define SOCK_BUF	(1 << 20)
 
 enum perm { P_KEEP, P_RO, P_RW, P_DOM0 };
@@ -93,6 +94,7 @@ struct xen_restore {
 	uint32_t store_domid, console_domid;
 	uint32_t store_port, console_port;
 	char dom_path[64], libxl_path[64], vm_path[96];
+	char builder[64];		/* BUILDER_KEY of this process */
 
 	xc_interface *xch;		/* the thread's own */
 	struct xr_logger log;
@@ -534,9 +536,78 @@ fill_skeleton(xs_transaction_t t, void *arg)
 	    "multiprocessor-suspend", dp) < 0 ||
 	    xput(id, t, P_KEEP, "1", "%s/control/platform-feature-"
 	    "xs_reset_watches", dp) < 0 ||
-	    xput(id, t, P_KEEP, type, "%s/type", r->libxl_path) < 0)
+	    xput(id, t, P_KEEP, type, "%s/type", r->libxl_path) < 0 ||
+	    xput(id, t, P_KEEP, r->builder, "%s/" BUILDER_KEY,
+	    r->libxl_path) < 0)
 		return -1;
 	return 0;
+}
+
+/* "PID STARTTIME" of a process (/proc/PID/stat field 22); "" if gone. */
+static void
+proc_id(pid_t pid, char *out, size_t n)
+{
+	char path[32], buf[1024], *p;
+	unsigned long long start;
+	ssize_t len;
+	int fd, i;
+
+	out[0] = '\0';
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return;
+	len = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (len <= 0)
+		return;
+	buf[len] = '\0';
+	/* after the command, which may hold spaces and parentheses */
+	if ((p = strrchr(buf, ')')) == NULL)
+		return;
+	for (i = 2; i < 22 && p != NULL; i++)
+		p = strchr(p + 1, ' ');
+	if (p == NULL || sscanf(p, " %llu", &start) != 1)
+		return;
+	snprintf(out, n, "%d %llu", (int)pid, start);
+}
+
+/*
+ * A NAME--incoming whose builder is gone: a dom-resume killed with its
+ * watchman (guard.h), or a host that lost dom0's processes.  Only ours,
+ * told by the builder record; xl's own --incoming domains are left alone.
+ */
+static void
+sweep_leftovers(void)
+{
+	struct dom_info *infos = NULL;
+	char *rec, now[64];
+	size_t n = 0, i, k = strlen(SUFFIX_IN), len;
+	struct xp_saved why;
+	struct dom *left;
+	int pid;
+
+	xp_save(&why);
+	if (xen_backend.list(&infos, &n) < 0)
+		goto out;
+	for (i = 0; i < n; i++) {
+		len = strlen(infos[i].name);
+		if (len <= k || strcmp(infos[i].name + len - k, SUFFIX_IN) != 0)
+			continue;
+		rec = xen_xs_get(XBT_NULL, "/libxl/%u/" BUILDER_KEY,
+		    infos[i].domid);
+		if (rec == NULL || sscanf(rec, "%d", &pid) != 1 || pid <= 0) {
+			free(rec);
+			continue;
+		}
+		proc_id(pid, now, sizeof(now));
+		if (strcmp(now, rec) != 0 &&
+		    (left = xen_dom_new(infos[i].domid)) != NULL)
+			xen_destroy(left);
+		free(rec);
+	}
+out:
+	free(infos);
+	xp_restore(&why);
 }
 
 /*
@@ -958,6 +1029,8 @@ xen_create(const struct dom_config *cfg, struct dom **dp)
 		return -1;
 	}
 	d->rst = r;
+	sweep_leftovers();
+	proc_id(getpid(), r->builder, sizeof(r->builder));
 	r->sock_w = r->sock_r = -1;
 	r->rc = -1;		/* until the thread says otherwise */
 	r->err = ECHILD;

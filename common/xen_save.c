@@ -219,7 +219,7 @@ xen_config_json(struct dom *d, char **json)
 			xen_fill_info(&xi, &info);
 			if (strcmp(cfg.name, info.name) == 0)
 				return 0;
-			named = config_set_name(*json, info.name);
+			named = config_rewrite(*json, info.name, NULL);
 			free(*json);
 			*json = named;
 			return named == NULL ? -1 : 0;
