@@ -74,8 +74,8 @@ count_dir(const char *path)
 	return n;
 }
 
-static struct pol_blk *
-blk_find(struct host_facts *f, dev_t dev)
+struct pol_blk *
+facts_blk(const struct host_facts *f, dev_t dev)
 {
 	size_t i;
 
@@ -154,7 +154,7 @@ mark_path(struct host_facts *f, const char *path, int swap)
 	if (path[0] != '/' || stat(path, &st) < 0)
 		return;
 	if (S_ISBLK(st.st_mode)) {
-		if ((b = blk_find(f, st.st_rdev)) != NULL) {
+		if ((b = facts_blk(f, st.st_rdev)) != NULL) {
 			if (swap)
 				b->swap = 1;
 			else
@@ -179,7 +179,7 @@ gather_mounts(struct host_facts *f)
 		return;
 	while (fgets(line, sizeof(line), fp) != NULL) {
 		if (sscanf(line, "%*u %*u %u:%u", &maj, &min) == 2 &&
-		    (b = blk_find(f, makedev(maj, min))) != NULL)
+		    (b = facts_blk(f, makedev(maj, min))) != NULL)
 			b->mounted = 1;
 		/* btrfs and others show an anonymous dev: the source says */
 		if ((p = strstr(line, " - ")) == NULL ||

@@ -419,17 +419,6 @@ blk_in_use(const struct host_facts *f, const struct pol_blk *b, char *why,
 	return 0;
 }
 
-static const struct pol_blk *
-blk_by_dev(const struct host_facts *f, dev_t dev)
-{
-	size_t i;
-
-	for (i = 0; i < f->n_blks; i++)
-		if (f->blks[i].dev == dev)
-			return &f->blks[i];
-	return NULL;
-}
-
 static int
 under(const char *path, const char *dir)
 {
@@ -470,7 +459,7 @@ check_backing(struct pc *c, const char *what, const char *pdev,
 			    what, pp.real);
 			return -1;
 		}
-		b = blk_by_dev(f, pp.rdev);
+		b = facts_blk(f, pp.rdev);
 		if (b != NULL && blk_in_use(f, b, why, sizeof(why), 0)) {
 			refuse(c, "%s: %s is in use by dom0 (%s)", what,
 			    pp.real, why);

@@ -135,6 +135,8 @@ int policy_check(const struct policy *p, const struct host_facts *f,
 /* This host's facts; be may be NULL (no domains known). */
 int facts_gather(const struct backend *be, struct host_facts *f);
 void facts_free(struct host_facts *f);
+/* f's block device dev, or NULL */
+struct pol_blk *facts_blk(const struct host_facts *f, dev_t dev);
 /* realpath and stat: host_facts.resolve on a real host */
 int facts_resolve(const char *path, struct pol_path *out);
 

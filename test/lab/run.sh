@@ -69,7 +69,7 @@ boot() {
 	else
 		cp "$LAB"/*.bats $S/lab/
 	fi
-	cp "$LAB/lib.bash" "$LAB/dom0-run.sh" $S/lab/
+	cp "$LAB/lib.bash" "$LAB/dom0-run.sh" "$TOP/test/lib/streamtool.py" $S/lab/
 	cp $C/vmlinuz $S/guest/vmlinuz
 	sh "$LAB/mkguest.sh" $S/guest $C/guest-modules
 	LOG=$RUN/console.log

@@ -335,7 +335,7 @@ main(void)
 	f.n_swap_files = 1;
 	f.resolve = fake_resolve;
 
-	printf("1..%zu\n", sizeof(rows) / sizeof(rows[0]));
+	printf("1..%zu\n", sizeof(rows) / sizeof(rows[0]) + 2);
 	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
 		const struct row *r = &rows[i];
 		const char *msg;
@@ -372,6 +372,33 @@ main(void)
 			    "", msg);
 			bad = 1;
 		}
+	}
+	/* the receiver's -n makes a copy: web1's UUID is replaced, not refused */
+	policy_defaults(&p);
+	i = sizeof(rows) / sizeof(rows[0]);
+	rc = policy_check(&p, &f, CI("\"name\":\"web1\",\"uuid\":\"" U_WEB1
+	    "\""), strlen(CI("\"name\":\"web1\",\"uuid\":\"" U_WEB1 "\"")),
+	    "web1-copy", &plan);
+	if (rc == 0 && plan.new_uuid && strcmp(plan.uuid, U_WEB1) != 0 &&
+	    strlen(plan.uuid) == 36)
+		printf("ok %zu - accepted a copy by -n, with a UUID of its own: "
+		    "%s\n", i + 1, plan.uuid);
+	else {
+		printf("not ok %zu - a copy by -n: %s\n", i + 1, rc < 0 ?
+		    xp_errmsg() : plan.uuid);
+		bad = 1;
+	}
+	/* ... but not under the name of a third domain */
+	rc = policy_check(&p, &f, CI("\"name\":\"web1\",\"uuid\":\"" U_WEB1
+	    "\""), strlen(CI("\"name\":\"web1\",\"uuid\":\"" U_WEB1 "\"")),
+	    "db", &plan);
+	if (rc < 0 && strstr(xp_errmsg(), "domain 2 is already called db"))
+		printf("ok %zu - refused a copy by -n under db's name: %s\n",
+		    i + 2, xp_errmsg());
+	else {
+		printf("not ok %zu - a copy by -n named db: %s\n", i + 2,
+		    rc < 0 ? xp_errmsg() : "accepted");
+		bad = 1;
 	}
 	return bad;
 }
