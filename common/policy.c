@@ -330,8 +330,9 @@ dom_by_id(const struct host_facts *f, uint32_t domid)
 	return NULL;
 }
 
+/* Names no stream may take, whoever holds them. */
 static int
-check_name(struct pc *c, const char *name)
+reserved_name(struct pc *c, const char *name)
 {
 	const char *sfx[] = { "--incoming", DOM_AWAY_SUFFIX };
 	size_t i, n = strlen(name), k;
@@ -354,6 +355,15 @@ check_name(struct pc *c, const char *name)
 			return -1;
 		}
 	}
+	return 0;
+}
+
+/* A name another domain holds: only the source's (after check_uuid). */
+static int
+check_name(struct pc *c, const char *name)
+{
+	size_t i;
+
 	for (i = 0; i < c->f->n_doms; i++) {
 		const struct pol_dom *d = &c->f->doms[i];
 
@@ -803,8 +813,9 @@ policy_check(const struct policy *p, const struct host_facts *f,
 		goto out;
 	}
 	snprintf(plan->name, sizeof(plan->name), "%s", name);
-	/* the UUID first: it says who the source is */
-	if (check_uuid(&c, cinfo) < 0 || check_name(&c, name) < 0)
+	/* the UUID before the holders of the name: it says who the source is */
+	if (reserved_name(&c, name) < 0 || check_uuid(&c, cinfo) < 0 ||
+	    check_name(&c, name) < 0)
 		goto out;
 	if (on(cinfo, "driver_domain") && !p->driver_domain) {
 		refuse(&c, "c_info.driver_domain is on: refused unless the "

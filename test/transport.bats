@@ -384,9 +384,21 @@ source_unharmed() {
 @test "dom-migrate: a failing receiver leaves the source running and intact" {
 	make_fakessh "$T/ssh"
 	simdom create d --memory 32M --dirty-rate 10000
-	# B already runs a domain called d: its copy cannot take the name at
-	# the go, and is destroyed; the source gets its name back and runs
+	# B already runs a domain of its own called d: its policy refuses the
+	# stream before it builds anything
 	XENPIPE_SIM_DIR=$HOSTB simdom create d --memory 16M
+	run dom-migrate --ssh-command "$T/ssh" d hostb
+	echo "$output"
+	[ "$status" -eq 11 ]
+	[[ "$output" == *"policy: c_info.name: domain 1 is already called d here"* ]]
+	[[ "$output" == *"did not take d before the go"* ]]
+	source_unharmed
+	[ "$(XENPIPE_SIM_DIR=$HOSTB simdom list | grep -c '^d ')" -eq 1 ]
+	# B runs a twin of d (its UUID: the policy takes it for this
+	# migration's source): its copy cannot take the name at the go, and is
+	# destroyed; the source gets its name back and runs
+	destroy_all "$HOSTB"
+	dom-suspend -c d </dev/null | XENPIPE_SIM_DIR=$HOSTB dom-resume >/dev/null
 	run dom-migrate --ssh-command "$T/ssh" d hostb
 	echo "$output"
 	[ "$status" -eq 11 ]

@@ -30,7 +30,11 @@ host_state() {
 		done
 	done
 	losetup -a | sort
-	wc -c < /var/log/xen/xenpipe-hotplug.log 2>/dev/null || echo "no hotplug log"
+	if [ -e /var/log/xen/xenpipe-hotplug.log ]; then
+		wc -c < /var/log/xen/xenpipe-hotplug.log
+	else
+		echo "no hotplug log"
+	fi
 }
 
 # hostile NAME PYTHON PATTERN: the checkpoint with its config changed by
