@@ -164,6 +164,7 @@ start_trickle() {
 start_recv() {	# start_recv OUT ERR [OPTIONS]
 	local out=$1 err=$2 i
 	shift 2
+	: >"$err"	# before sed reads it: the background shell may be late
 	stream-recv --listen 127.0.0.1:0 "$@" >"$out" 2>"$err" 3>&- &
 	RPID=$!
 	BGPIDS="${BGPIDS:-} $RPID"
@@ -181,16 +182,27 @@ start_recv() {	# start_recv OUT ERR [OPTIONS]
 	head -c 160K /dev/urandom >"$T/rand"
 	start_recv "$T/out" "$T/err" --timeout 2
 	t0=$(date +%s%N)
-	stream-send --rate 32K "127.0.0.1:$PORT" <"$T/rand"
+	rc=0
+	stream-send --rate 32K "127.0.0.1:$PORT" <"$T/rand" || rc=$?
 	ms=$((($(date +%s%N) - t0) / 1000000))
-	wait "$RPID"
+	rs=0
+	wait "$RPID" || rs=$?
+	cat "$T/err"
+	[ "$rc" -eq 0 ]
+	[ "$rs" -eq 0 ]
 	echo "# 160 KiB at 32 KiB/s: $ms ms" >&3
 	[ "$ms" -ge 3000 ]
 	cmp "$T/rand" "$T/out"
-	# a burst, a pause of 1.5 s (a handover's wait for the go), the rest
+	# a burst, a pause of half the timeout (a handover's wait for the
+	# go), the rest: the window over the pause still holds the burst
 	head -c 4M /dev/urandom >"$T/a"
-	start_recv "$T/out2" "$T/err2" --timeout 2
-	{ cat "$T/a"; sleep 1.5; cat "$T/a"; } | stream-send "127.0.0.1:$PORT"
-	wait "$RPID"
+	start_recv "$T/out2" "$T/err2" --timeout 4
+	rc=0
+	{ cat "$T/a"; sleep 2; cat "$T/a"; } | stream-send "127.0.0.1:$PORT" || rc=$?
+	rs=0
+	wait "$RPID" || rs=$?
+	cat "$T/err2"
+	[ "$rc" -eq 0 ]
+	[ "$rs" -eq 0 ]
 	cmp <(cat "$T/a" "$T/a") "$T/out2"
 }
