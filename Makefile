@@ -26,7 +26,7 @@ else
 B	= build
 endif
 
-DEB_PKGS = build-essential libxen-dev liblz4-dev lz4 libyajl-dev bats python3 iproute2
+DEB_PKGS = build-essential libxen-dev liblz4-dev lz4 libyajl-dev bats python3 iproute2 time
 
 COMMON_SRC = $(wildcard common/*.c)
 COMMON_OBJ = $(COMMON_SRC:common/%.c=$(B)/obj/%.o)

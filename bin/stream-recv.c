@@ -2,7 +2,8 @@
  * stream-recv - the other end of stream-send: one connection (or stdin)
  * to stdout, LZ4 frames verified before a byte of them is written.  The
  * listener is a security boundary: loopback unless told otherwise, one
- * peer from the --allow ranges, timeouts, and it only ever copies bytes.
+ * peer from the --allow ranges, timeouts, a minimum rate, bounded memory,
+ * and it only ever copies bytes.
  */
 #include <getopt.h>
 #include <signal.h>
@@ -18,9 +19,19 @@
 #include "progress.h"
 
 #define USAGE "stream-recv [-v] [--listen [ADDR:]PORT] [--allow ADDR[/BITS]] " \
-    "[--threads N]\n                   [--timeout SECONDS] [--stats FILE]"
+    "[--threads N]\n                   [--timeout SECONDS] [--min-rate RATE] " \
+    "[--deadline SECONDS]\n                   [--stats FILE]"
 
 #define ALLOW_MAX	64
+#define LISTEN_TIMEOUT	60		/* s: --listen's default --timeout */
+/*
+ * --listen's default --min-rate, in bytes per second over every --timeout
+ * of waiting for the peer: 16 KiB/s is a 128 kbit/s link, slower than any
+ * a migration is sent over, while a peer that trickles (a byte each time
+ * the timeout nearly ran out) is cut off after one --timeout.
+ */
+#define LISTEN_MIN_RATE	(16u << 10)
+#define DEADLINE_MAX	(7 * 86400)	/* s: a week */
 
 static void
 refused(const char *peer, void *arg)
@@ -34,7 +45,9 @@ main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "allow", required_argument, NULL, 'a' },
+		{ "deadline", required_argument, NULL, 'd' },
 		{ "listen", required_argument, NULL, 'L' },
+		{ "min-rate", required_argument, NULL, 'm' },
 		{ "stats", required_argument, NULL, 's' },
 		{ "threads", required_argument, NULL, 'j' },
 		{ "timeout", required_argument, NULL, 't' },
@@ -49,7 +62,7 @@ main(int argc, char **argv)
 	char peer[NET_PEER_MAX];
 	const char *listen_arg = NULL, *stats_path = NULL;
 	int ch, in = STDIN_FILENO, lfd, sock = -1, loopback, vflag = 0, rc;
-	int timeout_s = 0;
+	int timeout_s = 0, rateflag = 0;
 
 	cli_common(argc, argv, USAGE);
 	o.threads = lzp_default_threads();
@@ -63,12 +76,23 @@ main(int argc, char **argv)
 				die(EX_USAGE, "--allow: %s", xp_errmsg());
 			nallow++;
 			break;
+		case 'd':
+			o.deadline_ms = arg_u64(optarg, 1, DEADLINE_MAX,
+			    "--deadline") * 1000;
+			break;
 		case 'j':
 			o.threads = arg_u64(optarg, 1, LZP_THREADS_MAX,
 			    "--threads");
 			break;
 		case 'L':
 			listen_arg = optarg;
+			break;
+		case 'm':
+			if (parse_size(optarg, &o.min_rate) < 0)
+				die(EX_USAGE, "--min-rate: '%s' is not a rate "
+				    "(bytes per second, like 16K; 0 for none)",
+				    optarg);
+			rateflag = 1;
 			break;
 		case 's':
 			stats_path = optarg;
@@ -98,7 +122,9 @@ main(int argc, char **argv)
 
 	if (listen_arg != NULL) {
 		if (timeout_s == 0)
-			timeout_s = 60;
+			timeout_s = LISTEN_TIMEOUT;
+		if (!rateflag)
+			o.min_rate = LISTEN_MIN_RATE;
 		if ((lfd = net_listen(host, port, &loopback, bound,
 		    sizeof(bound))) < 0)
 			die_xp(NULL);
@@ -120,6 +146,8 @@ main(int argc, char **argv)
 		in = sock;
 	}
 	o.in_timeout_ms = timeout_s * 1000;
+	/* the rate is judged over every --timeout (stdin without one: 60 s) */
+	o.rate_window_ms = (timeout_s ? timeout_s : LISTEN_TIMEOUT) * 1000;
 	o.progress = progress_new("stream-recv", 0);
 	rc = lzp_recv(in, STDOUT_FILENO, &o, &st);
 	if (rc == 0 && sock >= 0)

@@ -29,10 +29,31 @@
 #define SLICE_MS	200		/* longest poll between checks of abort */
 #define OUT_GONE_MS	2000		/* recv: for the input to end, once out's reader went */
 #define PLAIN_CHUNK	(1u << 20)	/* recv: plain bytes per job */
+#define RATE_SLOTS	8		/* recv: --min-rate's window in slots */
+#define RATE_WINDOW_MS	60000		/* its default */
 #define CONFIRM_BYTE	'K'
 #define PIPE_SIZE	(1 << 20)	/* fewer wake-ups than the default 64 KiB */
 
 static const char end_tag[8] = "xenpipe";
+
+_Static_assert(LZP_RECV_JOBS * (uint64_t)LZP_RECV_JOB_MEM <= LZP_RECV_MEM,
+    "the receiver's frames fit its budget");
+_Static_assert(LZP_RECV_JOBS >= 3, "one frame read, one decoded, one written");
+/*
+ * recv: a job's input buffer holds a frame as it came: a header (19 bytes
+ * at most), blocks of at most what they decode to (at most
+ * LZP_FRAME_MAX / 64 KiB of them) with 8 bytes each of size and checksum,
+ * the end mark and the content checksum.  Its output buffer holds
+ * LZP_FRAME_MAX: room for the largest block after every block but the
+ * last, so that LZ4F decodes in place and never into its own buffers.
+ */
+#define RECV_IN_CAP	(LZP_RECV_JOB_MEM - LZP_FRAME_MAX)
+#define RECV_OUT_CAP	LZP_FRAME_MAX
+_Static_assert(RECV_IN_CAP >= LZP_FRAME_MAX + 19 + 8 +
+    (LZP_FRAME_MAX >> 16) * 8, "a whole frame fits a job's input buffer");
+
+/* wait_fd's answers */
+enum wait { W_ERR = -1, W_IDLE, W_READY, W_SLOW, W_LATE };
 
 enum mode { M_SEND_LZ4, M_SEND_PLAIN, M_RECV_LZ4, M_RECV_PLAIN };
 
@@ -50,6 +71,7 @@ struct job {
 	uint8_t *out;
 	size_t out_len, out_cap;
 	size_t content;		/* recv: decoded size bound (or exact) */
+	int sized;		/* recv: the frame declared content */
 	uint64_t offset;	/* recv: of the frame in the input */
 	const uint8_t *w;	/* what the writer writes */
 	size_t w_len;
@@ -87,6 +109,13 @@ struct lzp {
 	uint64_t end_plain, end_frames;
 	int watch_out;			/* recv: give up when out's reader goes */
 	uint64_t out_gone_ns;		/* when it went (wait_fd) */
+	/* recv --min-rate: the input bytes over the time spent waiting for them */
+	uint64_t slot_ns;		/* the window / RATE_SLOTS; 0: no check */
+	uint64_t wait_ns;		/* waited for input so far */
+	uint64_t slot;			/* the slot wait_ns is in */
+	uint64_t at_slot[RATE_SLOTS + 1];	/* rd_bytes as each slot began */
+	uint64_t slow_bytes, slow_ns;	/* the window that was too slow */
+	uint64_t deadline_ns;		/* recv: the whole transfer's end; 0 none */
 	/* writer-only */
 	uint64_t wr_plain, wr_wire;
 	uint64_t t0, next_ns;		/* rate pacing */
@@ -172,62 +201,138 @@ grow(uint8_t **buf, size_t *cap, size_t need)
 /* ---------------- I/O with idle timeouts ---------------- */
 
 /*
- * Wait until fd is ready for ev.  1 ready, 0 timeout after ms (0: never),
- * -1 aborted or poll failed (errno).  Waiting for input, a receiver also
- * watches its output: once that output's reader is gone, the input has
- * OUT_GONE_MS more to end (an end marker, EOF), then it is -1 with EPIPE.
- * A relay that waited on would keep the pipeline, and a sender waiting
- * for its receiver's answer, alive.
+ * recv --min-rate: waited ns more for input.  0, or -1 when the input came
+ * slower than min_rate over the last window of waiting for it (a trickle,
+ * each byte inside the idle timeout).  The window starts counting once
+ * that much waiting was done; time the output held the reader back is not
+ * the peer's and does not count.  Reader-only.
  */
 static int
+rate_check(struct lzp *e, uint64_t waited)
+{
+	uint64_t s, first, span, got;
+	unsigned int n = 0;
+
+	if (e->slot_ns == 0)
+		return 0;
+	e->wait_ns += waited;
+	s = e->wait_ns / e->slot_ns;
+	/* no byte arrives during a wait: every slot it crossed began here */
+	while (e->slot < s && n++ <= RATE_SLOTS)
+		e->at_slot[++e->slot % (RATE_SLOTS + 1)] = e->rd_bytes;
+	e->slot = s;
+	if (s < RATE_SLOTS)
+		return 0;
+	first = s - RATE_SLOTS;
+	span = e->wait_ns - first * e->slot_ns;
+	got = e->rd_bytes - e->at_slot[first % (RATE_SLOTS + 1)];
+	if ((double)got * 1e9 >= (double)e->o->min_rate * span)
+		return 0;
+	e->slow_bytes = got;
+	e->slow_ns = span;
+	return -1;
+}
+
+/*
+ * Wait until fd is ready for ev.  W_READY, W_IDLE after ms (0: never),
+ * W_ERR aborted or poll failed (errno).  A receiver's whole-transfer
+ * deadline ends any wait with W_LATE; waiting for input, W_SLOW is input
+ * slower than --min-rate (rate_check).  Waiting for input, a receiver also
+ * watches its output: once that output's reader is gone, the input has
+ * OUT_GONE_MS more to end (an end marker, EOF), then it is W_ERR with
+ * EPIPE.  A relay that waited on would keep the pipeline, and a sender
+ * waiting for its receiver's answer, alive.
+ */
+static enum wait
 wait_fd(struct lzp *e, int fd, short ev, int ms)
 {
 	uint64_t deadline = ms > 0 ? now_ns() + (uint64_t)ms * 1000000 : 0;
 	struct pollfd pfd[2] = { { .fd = fd, .events = ev },
 	    { .fd = e->watch_out && fd == e->in ? e->out : -1 } };
 	uint64_t t, gone_end;
-	int rc, slice;
+	int rc, slice, input = fd == e->in;
 
 	for (;;) {
 		if (aborted(e)) {
 			errno = ECANCELED;
-			return -1;
+			return W_ERR;
 		}
 		slice = SLICE_MS;
 		t = now_ns();
 		if (deadline != 0) {
 			if (t >= deadline)
-				return 0;
+				return W_IDLE;
 			if ((deadline - t) / 1000000 < (uint64_t)slice)
 				slice = (int)((deadline - t) / 1000000) + 1;
+		}
+		if (e->deadline_ns != 0) {
+			if (t >= e->deadline_ns)
+				return W_LATE;
+			if ((e->deadline_ns - t) / 1000000 < (uint64_t)slice)
+				slice = (int)((e->deadline_ns - t) / 1000000) + 1;
 		}
 		if (e->out_gone_ns != 0 && fd == e->in) {
 			gone_end = e->out_gone_ns + OUT_GONE_MS * 1000000ULL;
 			if (t >= gone_end) {
 				errno = EPIPE;
-				return -1;
+				return W_ERR;
 			}
 			if ((gone_end - t) / 1000000 < (uint64_t)slice)
 				slice = (int)((gone_end - t) / 1000000) + 1;
 			pfd[1].fd = -1;
 		}
 		rc = poll(pfd, 2, slice);
+		if (rc < 0 && errno != EINTR)
+			return W_ERR;
+		/* silence is the idle timeout's to report, not the rate's */
+		if (rc == 0 && deadline != 0 && now_ns() >= deadline)
+			return W_IDLE;
+		if (input && rate_check(e, now_ns() - t) < 0)
+			return W_SLOW;
 		if (rc > 0 && (pfd[1].revents & (POLLERR | POLLHUP))) {
 			e->out_gone_ns = now_ns();
 			continue;
 		}
 		if (rc > 0)
-			return 1;
-		if (rc < 0 && errno != EINTR)
-			return -1;
+			return W_READY;
 	}
 }
 
-static const char *
-read_what(void)
+/* recv: wait for input.  0 ready, -1 failed (rfail set).  Reader-only. */
+static int
+wait_in(struct lzp *e)
 {
-	return errno == EPIPE ? "waiting for input: the reader of the output "
-	    "is gone" : "read";
+	unsigned long long off = e->rd_bytes;
+	double secs;
+
+	switch (wait_fd(e, e->in, POLLIN, e->o->in_timeout_ms)) {
+	case W_READY:
+		return 0;
+	case W_IDLE:
+		failf(&e->rfail, XE_SYS, 0, "nothing received for %d s "
+		    "(--timeout) at offset %llu", e->o->in_timeout_ms / 1000,
+		    off);
+		break;
+	case W_SLOW:
+		secs = e->slow_ns / 1e9;
+		failf(&e->rfail, XE_SYS, 0, "%llu bytes in the last %.0f s "
+		    "(%.0f bytes/s), slower than --min-rate %llu: cut off at "
+		    "offset %llu", (unsigned long long)e->slow_bytes, secs,
+		    e->slow_bytes / secs, (unsigned long long)e->o->min_rate,
+		    off);
+		break;
+	case W_LATE:
+		failf(&e->rfail, XE_SYS, 0, "not done within --deadline %llu s:"
+		    " cut off at offset %llu", (unsigned long long)
+		    (e->o->deadline_ms / 1000), off);
+		break;
+	case W_ERR:
+		failf(&e->rfail, XE_SYS, errno, "%s", errno == EPIPE ?
+		    "waiting for input: the reader of the output is gone" :
+		    "waiting for input");
+		break;
+	}
+	return -1;
 }
 
 /* Read exactly len bytes.  1 done, 0 clean end before any byte, -1 failure (rfail set). */
@@ -237,20 +342,10 @@ read_full(struct lzp *e, void *buf, size_t len, const char *what)
 	uint8_t *p = buf;
 	size_t got = 0;
 	ssize_t n;
-	int rc;
 
 	while (got < len) {
-		rc = wait_fd(e, e->in, POLLIN, e->o->in_timeout_ms);
-		if (rc == 0) {
-			failf(&e->rfail, XE_SYS, 0, "nothing received for %d s "
-			    "(--timeout) at offset %llu", e->o->in_timeout_ms /
-			    1000, (unsigned long long)e->rd_bytes);
+		if (wait_in(e) < 0)
 			return -1;
-		}
-		if (rc < 0) {
-			failf(&e->rfail, XE_SYS, errno, "%s", read_what());
-			return -1;
-		}
 		n = read(e->in, p + got, len - got);
 		if (n < 0 && (errno == EINTR || errno == EAGAIN))
 			continue;
@@ -281,7 +376,7 @@ write_all(struct lzp *e, const uint8_t *p, size_t len)
 	uint64_t rate = e->o->rate;
 	size_t piece;
 	ssize_t n;
-	int rc;
+	enum wait rc;
 
 	while (len > 0) {
 		piece = len;
@@ -307,13 +402,20 @@ write_all(struct lzp *e, const uint8_t *p, size_t len)
 			}
 		}
 		rc = wait_fd(e, e->out, POLLOUT, e->o->out_timeout_ms);
-		if (rc == 0) {
+		if (rc == W_IDLE) {
 			failf(&e->wfail, XE_SYS, 0, "could not send for %d s "
 			    "(--timeout): the receiver stopped reading or the "
 			    "link is down", e->o->out_timeout_ms / 1000);
 			return -1;
 		}
-		if (rc < 0) {
+		if (rc == W_LATE) {
+			failf(&e->wfail, XE_SYS, 0, "not done within --deadline "
+			    "%llu s: the output was not taken, %llu bytes "
+			    "written", (unsigned long long)(e->o->deadline_ms /
+			    1000), (unsigned long long)e->wr_plain);
+			return -1;
+		}
+		if (rc != W_READY) {
 			failf(&e->wfail, XE_SYS, errno, "write");
 			return -1;
 		}
@@ -420,12 +522,13 @@ decompress_job(LZ4F_dctx **dctx, struct job *j)
 {
 	size_t in_pos = 0, out_pos = 0, ds, ss, rc;
 
-	if (grow(&j->out, &j->out_cap, j->content ? j->content : 1) < 0) {
+	/* the job's whole allowance, once (see RECV_OUT_CAP) */
+	if (grow(&j->out, &j->out_cap, RECV_OUT_CAP) < 0) {
 		failf(&j->fail, XE_SYS, ENOMEM, "frame buffer");
 		return 0;
 	}
 	do {
-		ds = j->content - out_pos;
+		ds = j->out_cap - out_pos;
 		ss = j->in_len - in_pos;
 		rc = LZ4F_decompress(*dctx, j->out + out_pos, &ds,
 		    j->in + in_pos, &ss, NULL);
@@ -434,9 +537,10 @@ decompress_job(LZ4F_dctx **dctx, struct job *j)
 		in_pos += ss;
 		out_pos += ds;
 	} while (rc != 0 && (ss != 0 || ds != 0));
-	if (rc != 0 || in_pos != j->in_len) {
+	if (rc != 0 || in_pos != j->in_len || out_pos > j->content ||
+	    (j->sized && out_pos != j->content)) {
 		failf(&j->fail, XE_STREAM, 0, "frame %llu at offset %llu: "
-		    "decodes to more than it declares", (unsigned long long)
+		    "decodes to other than it declares", (unsigned long long)
 		    j->seq, (unsigned long long)j->offset);
 		goto reset;
 	}
@@ -566,14 +670,14 @@ static int
 read_chunk(struct lzp *e, struct job *j)
 {
 	ssize_t n;
-	int rc;
+	enum wait rc;
 
 	j->in_len = 0;
 	while (j->in_len < e->frame_size) {
 		rc = wait_fd(e, e->in, POLLIN, j->in_len > 0 ? FLUSH_MS : 0);
-		if (rc == 0)
+		if (rc == W_IDLE)
 			break;
-		if (rc < 0) {
+		if (rc != W_READY) {	/* a sender has no deadline, no min_rate */
 			if (errno != ECANCELED)
 				failf(&e->rfail, XE_SYS, errno, "poll");
 			return -1;
@@ -629,13 +733,15 @@ read_frame(struct lzp *e, struct job *j, const uint8_t *magic)
 	static const size_t block_max[8] = { 0, 0, 0, 0, 64 << 10, 256 << 10,
 	    1 << 20, 4 << 20 };
 	uint64_t off = e->rd_bytes - 4;
-	size_t hlen = 7, bmax, bound = 0, blen;
+	size_t hlen = 7, bmax, bound = 0, blen, limit;
+	uint64_t cs;
 	uint8_t flg, bd, *p;
 	uint32_t bsize;
 	int bcsum;
 
 	j->offset = off;
-	if (grow(&j->in, &j->in_cap, 64 << 10) < 0)
+	/* the job's whole allowance, once: buffers never grow past it */
+	if (grow(&j->in, &j->in_cap, RECV_IN_CAP) < 0)
 		goto nomem;
 	memcpy(j->in, magic, 4);
 	if (read_full(e, j->in + 4, 2, "a frame header") < 0)
@@ -659,23 +765,29 @@ read_frame(struct lzp *e, struct job *j, const uint8_t *magic)
 		    "dictionary", (unsigned long long)off);
 		return -1;
 	}
+	if (!(flg & 0x20)) {	/* LZ4F would keep their history in its own buffers */
+		failf(&e->rfail, XE_STREAM, 0, "frame at offset %llu has "
+		    "linked blocks: not written by stream-send (lz4 -d "
+		    "decodes it)", (unsigned long long)off);
+		return -1;
+	}
 	bcsum = (flg & 0x10) != 0;
 	if (flg & 0x08)
 		hlen += 8;
 	if (read_full(e, j->in + 6, hlen - 6, "a frame header") < 0)
 		return -1;
-	j->content = 0;
-	if (flg & 0x08) {
-		uint64_t cs = le64_get(j->in + 6);
-
-		if (cs > LZP_FRAME_MAX)
-			goto toobig;
-		j->content = cs;
-	}
+	/* LZ4F's convention: a content size of 0 is none */
+	cs = flg & 0x08 ? le64_get(j->in + 6) : 0;
+	j->sized = 0;
+	if (cs > LZP_FRAME_MAX)
+		goto toobig;
+	j->content = cs;
+	j->sized = cs != 0;
+	/* no more blocks than the content takes, none past RECV_OUT_CAP */
+	limit = j->sized ? (j->content + bmax - 1) / bmax * bmax :
+	    LZP_FRAME_MAX;
 	j->in_len = hlen;
 	for (;;) {
-		if (grow(&j->in, &j->in_cap, j->in_len + 4) < 0)
-			goto nomem;
 		p = j->in + j->in_len;
 		if (read_full(e, p, 4, "a frame") < 0)
 			return -1;
@@ -691,11 +803,11 @@ read_frame(struct lzp *e, struct job *j, const uint8_t *magic)
 			return -1;
 		}
 		bound += bmax;
-		if (bound > LZP_FRAME_MAX + (size_t)bmax)
+		if (bound > limit)
 			goto toobig;
 		blen += bcsum ? 4 : 0;
-		if (grow(&j->in, &j->in_cap, j->in_len + blen + 8) < 0)
-			goto nomem;
+		if (j->in_len + blen + 8 > j->in_cap)	/* cannot happen */
+			goto toobig;
 		if (read_full(e, j->in + j->in_len, blen, "a frame") < 0)
 			return -1;
 		j->in_len += blen;
@@ -703,17 +815,22 @@ read_frame(struct lzp *e, struct job *j, const uint8_t *magic)
 	if (read_full(e, j->in + j->in_len, 4, "a frame") < 0)
 		return -1;
 	j->in_len += 4;
-	if (!(flg & 0x08))
-		j->content = bound < LZP_FRAME_MAX ? bound : LZP_FRAME_MAX;
+	if (!j->sized)
+		j->content = bound;
 	e->frames++;
 	return 0;
 nomem:
 	failf(&e->rfail, XE_SYS, ENOMEM, "frame buffer");
 	return -1;
 toobig:
-	failf(&e->rfail, XE_STREAM, 0, "frame at offset %llu is larger than "
-	    "%u MiB: not written by stream-send (lz4 -d decodes it)",
-	    (unsigned long long)off, LZP_FRAME_MAX >> 20);
+	if (j->sized)
+		failf(&e->rfail, XE_STREAM, 0, "frame at offset %llu has more "
+		    "blocks than its %zu bytes take", (unsigned long long)off,
+		    j->content);
+	else
+		failf(&e->rfail, XE_STREAM, 0, "frame at offset %llu is larger "
+		    "than %u MiB: not written by stream-send (lz4 -d decodes "
+		    "it)", (unsigned long long)off, LZP_FRAME_MAX >> 20);
 	return -1;
 }
 
@@ -732,18 +849,8 @@ read_next(struct lzp *e, struct job *j)
 			return -1;
 		}
 		for (;;) {
-			rc = wait_fd(e, e->in, POLLIN, e->o->in_timeout_ms);
-			if (rc == 0) {
-				failf(&e->rfail, XE_SYS, 0, "nothing received "
-				    "for %d s (--timeout)",
-				    e->o->in_timeout_ms / 1000);
+			if (wait_in(e) < 0)
 				return -1;
-			}
-			if (rc < 0) {
-				failf(&e->rfail, XE_SYS, errno, "%s",
-				    read_what());
-				return -1;
-			}
 			n = read(e->in, j->in, PLAIN_CHUNK);
 			if (n < 0 && (errno == EINTR || errno == EAGAIN))
 				continue;
@@ -841,6 +948,15 @@ run(struct lzp *e, struct lzp_stats *st)
 	if (e->mode == M_SEND_PLAIN || e->mode == M_RECV_PLAIN)
 		nthreads = 1;
 	e->njobs = 2 * nthreads + 2;
+	/*
+	 * A receiver's frames are its memory: LZP_RECV_JOBS of them, however
+	 * many threads; a worker more than the frames being decoded (all but
+	 * one read and one written) would have nothing to do.
+	 */
+	if (e->mode == M_RECV_LZ4 && e->njobs > LZP_RECV_JOBS)
+		e->njobs = LZP_RECV_JOBS;
+	if (e->mode == M_RECV_LZ4 && nthreads > e->njobs - 2)
+		nthreads = e->njobs - 2;
 	widen_pipe(e->in);
 	widen_pipe(e->out);
 	e->jobs = calloc(e->njobs, sizeof(*e->jobs));
@@ -985,22 +1101,20 @@ lzp_recv(int in, int out, const struct lzp_opts *o, struct lzp_stats *st)
 	struct lzp e;
 	uint32_t magic;
 	ssize_t n;
-	int rc;
 
 	init(&e, o, in, out, st);
 	e.watch_out = fstat(out, &sb) == 0 && (S_ISFIFO(sb.st_mode) ||
 	    S_ISSOCK(sb.st_mode));
+	if (o->min_rate != 0)
+		e.slot_ns = (o->rate_window_ms > 0 ? (uint64_t)o->rate_window_ms :
+		    RATE_WINDOW_MS) * 1000000 / RATE_SLOTS;
+	if (o->deadline_ms != 0)
+		e.deadline_ns = now_ns() + o->deadline_ms * 1000000;
 	/* the first four bytes tell LZ4 frames from a plain stream */
 	while (e.nfirst < sizeof(e.first)) {
-		rc = wait_fd(&e, in, POLLIN, o->in_timeout_ms);
-		if (rc == 0) {
+		if (wait_in(&e) < 0) {
 			errno = 0;
-			xp_seterr(XE_SYS, "nothing received for %d s "
-			    "(--timeout)", o->in_timeout_ms / 1000);
-			goto err;
-		}
-		if (rc < 0) {
-			xp_seterr(XE_SYS, "%s", read_what());
+			xp_seterr(e.rfail.cls, "%s", e.rfail.msg);
 			goto err;
 		}
 		n = read(in, e.first + e.nfirst, sizeof(e.first) - e.nfirst);
@@ -1013,8 +1127,8 @@ lzp_recv(int in, int out, const struct lzp_opts *o, struct lzp_stats *st)
 		if (n == 0)
 			break;
 		e.nfirst += n;
+		e.rd_bytes += n;
 	}
-	e.rd_bytes = e.nfirst;
 	if (e.nfirst == 0) {
 		errno = 0;
 		xp_seterr(XE_STREAM, "no input: the sender sent nothing");

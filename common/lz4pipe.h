@@ -17,6 +17,18 @@
  * after its checksums verified, so a corrupt frame never reaches the
  * output; every frame before it does.
  *
+ * Memory: the receiver's input is hostile.  It takes frames of at most
+ * LZP_FRAME_MAX (what lzp_send has always made) with independent blocks,
+ * and holds at most LZP_RECV_JOBS of them, each as it came and decoded:
+ * its frame buffers never exceed LZP_RECV_MEM (64 MiB), however many
+ * threads.  A frame that decodes to the maximum from a few bytes (an LZ4
+ * bomb) costs what any other frame costs.
+ *
+ * Time: besides the idle timeout, a receiver can cut a peer that sends too
+ * slowly (min_rate over a window of the time spent waiting for it: a
+ * trickle of bytes, each inside the timeout) or takes too long in all
+ * (deadline_ms).
+ *
  * Over TCP the receiver confirms a complete, verified transfer with one
  * byte back (lzp_recv_confirm); the sender waits for it (lzp_send_finish),
  * so its exit status says whether the receiver got everything.
@@ -32,8 +44,12 @@
 struct progress;
 
 #define LZP_FRAME_SIZE		(4u << 20)	/* input bytes per frame */
-#define LZP_FRAME_MAX		(64u << 20)	/* largest frame a receiver decodes */
+#define LZP_FRAME_MAX		(4u << 20)	/* largest frame either side makes or takes */
 #define LZP_THREADS_MAX		64
+/* recv: a frame's buffers, as it came (blocks, their headers and checksums) and decoded */
+#define LZP_RECV_JOB_MEM	(2 * LZP_FRAME_MAX + (64u << 10))
+#define LZP_RECV_JOBS		7u	/* frames in flight, however many threads */
+#define LZP_RECV_MEM		(64u << 20)	/* >= LZP_RECV_JOBS * LZP_RECV_JOB_MEM */
 
 /* One worker per online CPU, within 1..LZP_THREADS_MAX. */
 unsigned int lzp_default_threads(void);
@@ -48,6 +64,10 @@ struct lzp_opts {
 	uint64_t rate;		/* send: cap on bytes written per second, 0 none */
 	int in_timeout_ms;	/* longest wait for input bytes, 0 forever */
 	int out_timeout_ms;	/* longest wait to write (a socket), 0 forever */
+	uint64_t min_rate;	/* recv: fewest input bytes per second, over any
+				   rate_window_ms spent waiting for input; 0 none */
+	int rate_window_ms;	/* recv: that window, 0 is 60 s */
+	uint64_t deadline_ms;	/* recv: the whole transfer's bound, 0 none */
 	struct progress *progress;	/* NULL: none */
 };
 
@@ -70,8 +90,9 @@ int lzp_send(int in, int out, const struct lzp_opts *o, struct lzp_stats *st);
  * Decode what lzp_send wrote (or plain bytes) from in to out.  Returns 0
  * after the end marker and the end of input (plain: the end of input);
  * -1 with xp_err set (XE_STREAM for a bad or truncated transfer, XE_SYS
- * for I/O).  On failure out has received every frame that verified before
- * the bad one, nothing of it or after.
+ * for I/O, and for input that went idle, came slower than min_rate or
+ * past deadline_ms).  On failure out has received every frame that
+ * verified before the bad one, nothing of it or after.
  */
 int lzp_recv(int in, int out, const struct lzp_opts *o, struct lzp_stats *st);
 

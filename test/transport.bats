@@ -35,6 +35,7 @@ make_stream() {	# make_stream SIZE [ZERO_PCT]
 start_recv() {	# start_recv OUT ERR [OPTIONS]
 	local out=$1 err=$2 i
 	shift 2
+	: >"$err"	# before sed reads it: the background shell may be late
 	stream-recv --listen 127.0.0.1:0 "$@" >"$out" 2>"$err" 3>&- &
 	RPID=$!
 	BGPIDS="${BGPIDS:-} $RPID"
