@@ -197,6 +197,7 @@ static int
 cmd_info(const char *name)
 {
 	static const char *checks[] = { "none", "ok", "corrupt" };
+	static const char *requests[] = { "none", "pause", "suspend" };
 	const unsigned char *buf;
 	struct sim_status st;
 	struct dom *d;
@@ -214,6 +215,7 @@ cmd_info(const char *name)
 	gkstr(g, "name", st.info.name);
 	gu64(g, "domid", st.info.domid);
 	gkstr(g, "state", status_state(&st));
+	gkstr(g, "request", requests[st.request]);
 	gu64(g, "memory", st.info.nr_pages * 4096);
 	gu64(g, "nr_pages", st.info.nr_pages);
 	gstr(g, "workload");

@@ -105,7 +105,16 @@ struct backend {
 	int (*logdirty)(struct dom *d, enum logdirty_op op, uint64_t *bitmap);
 	int (*pause)(struct dom *d);
 	int (*unpause)(struct dom *d);
-	/* Ask the guest to suspend and wait (bounded) until it has. */
+	/*
+	 * Ask the guest to suspend and wait (bounded) until it has.  0: it is
+	 * suspended, however the wait ended (late, or a signal came: the
+	 * caller owns it then, and resumes it if it is failing).  -1: it is
+	 * not, and no request of ours stands: one the guest did not take in
+	 * time, or when a signal came, is withdrawn so that it cannot act on
+	 * it later.  A request the guest took cannot be withdrawn: the wait
+	 * for it goes on, signal or not, and if it ends without the suspend
+	 * the message says the guest may still suspend.
+	 */
 	int (*suspend)(struct dom *d);
 	/* Resume a suspended domain in place (checkpoint, or undo). */
 	int (*resume)(struct dom *d);

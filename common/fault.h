@@ -2,8 +2,8 @@
  * fault.h - fault injection, for the tests that prove each failure path:
  * XENPIPE_FAULT=POINT[,POINT...] names the points that fire.  The points
  * are listed where they fire (grep fault_on, fault_kill) and in the tests
- * that use them (test/handover.bats, test/live.bats).
- * Callers: restore.c, handover.c, bin/dom-suspend.c.
+ * that use them (test/handover.bats, test/live.bats, test/simdom.bats).
+ * Callers: restore.c, handover.c, sim_guest.c, bin/dom-suspend.c.
  */
 #ifndef XENPIPE_FAULT_H
 #define XENPIPE_FAULT_H

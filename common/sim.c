@@ -857,30 +857,103 @@ sim_unpause(struct dom *d)
 	}
 }
 
+static uint64_t
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * Asked as the xen backend asks (xen_save.c): the request, a wait for the
+ * guest to take it (the timeout), then for it to have suspended (twice the
+ * timeout in all).  A request not taken in time, or when a signal comes, is
+ * withdrawn in one step, so that a guest that gets to it later finds
+ * nothing; one taken at the last moment, or before the signal, is waited
+ * for: the guest is on its way and only we would resume it.  A domain
+ * found suspended is a success whatever ended the wait: the caller owns it.
+ */
 static int
 sim_suspend(struct dom *d)
 {
+	uint64_t t0, ms = (uint64_t)sim_timeout_ms();
+	uint32_t st, req, prev;
+	int acked = 0, i;
+
 	if (need_built(d, "suspend it") == -1)
 		return -1;
-	switch (ld32(&d->ctl->state)) {
+	switch ((st = ld32(&d->ctl->state))) {
 	case SIM_SUSPENDED:
 		return 0;
 	case SIM_RUNNING:
 	case SIM_PAUSED:
-		st32(&d->ctl->request, SIM_REQ_SUSPEND);
-		if (wait_state(d, SIM_SUSPENDED, SIM_REQ_SUSPEND,
-		    "suspend") == -1)
-			return -1;
-		/* Its memory is quiet once the process is gone. */
-		if (wait_exit(d, sim_timeout_ms()) == -1) {
-			xp_seterr(XE_STATE, "domain %s: guest suspended but "
-			    "did not exit", d->name);
-			return -1;
-		}
-		return 0;
+		break;
 	default:
 		return bad_state(d, "suspend it");
 	}
+	/* what the request replaces, and a withdrawal puts back */
+	prev = st == SIM_PAUSED ? SIM_REQ_PAUSE : SIM_REQ_NONE;
+	st32(&d->ctl->request, SIM_REQ_SUSPEND);
+	t0 = mono_ms();
+	for (i = 0; (st = ld32(&d->ctl->state)) != SIM_SUSPENDED; i++) {
+		if (st == SIM_DEAD) {
+			xp_seterr(XE_STATE, "domain %s is being destroyed",
+			    d->name);
+			return -1;
+		}
+		if (i % 50 == 0 && !guest_alive(d) &&
+		    ld32(&d->ctl->state) != SIM_SUSPENDED) {
+			xp_seterr(XE_STATE, "domain %s: guest process is gone "
+			    "(crashed?) while waiting for it to suspend",
+			    d->name);
+			return -1;
+		}
+		/* taken: the guest cleared it, as a Xen guest clears the key */
+		if (!acked)
+			acked = ld32(&d->ctl->request) != SIM_REQ_SUSPEND;
+		if (!acked && (mono_ms() - t0 >= ms || xp_interrupted)) {
+			req = SIM_REQ_SUSPEND;
+			if (!__atomic_compare_exchange_n(&d->ctl->request,
+			    &req, prev, 0, __ATOMIC_ACQ_REL,
+			    __ATOMIC_ACQUIRE)) {
+				acked = 1;	/* taken at the last moment */
+				continue;
+			}
+			if (ld32(&d->ctl->state) == SIM_SUSPENDED)
+				break;		/* suspended anyway meanwhile */
+			errno = 0;
+			if (xp_interrupted)
+				xp_seterr(XE_SYS, "domain %s: suspend "
+				    "interrupted; request withdrawn", d->name);
+			else
+				xp_seterr(XE_STATE, "domain %s: guest did not "
+				    "take the suspend request within %llu ms; "
+				    "request withdrawn", d->name,
+				    (unsigned long long)ms);
+			return -1;
+		}
+		if (acked && mono_ms() - t0 >= 2 * ms) {
+			if (ld32(&d->ctl->state) == SIM_SUSPENDED)
+				break;
+			xp_seterr(XE_STATE, "domain %s: guest took the suspend "
+			    "request but had not suspended after %llu ms; if "
+			    "it does later, resume it: dom-resume --in-place "
+			    "%s", d->name, (unsigned long long)(2 * ms),
+			    d->name);
+			return -1;
+		}
+		msleep(1);
+	}
+	/* Its memory is quiet once the process is gone. */
+	if (wait_exit(d, sim_timeout_ms()) == -1) {
+		errno = 0;
+		xp_seterr(XE_STATE, "domain %s: guest suspended but did not "
+		    "exit", d->name);
+		return -1;
+	}
+	return 0;
 }
 
 static int
@@ -1526,6 +1599,8 @@ sim_status(struct dom *d, struct sim_status *st)
 		return -1;
 	v = ld32(&d->ctl->state);
 	st->state = v < SIM_NSTATES ? v : SIM_DEAD;
+	v = ld32(&d->ctl->request);
+	st->request = v <= SIM_REQ_SUSPEND ? v : SIM_REQ_NONE;
 	st->guest_alive = guest_alive(d);
 	st->pid = st->guest_alive ? d->ctl->pid : 0;
 	st->refuse_suspend = d->ctl->refuse_suspend != 0;

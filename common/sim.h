@@ -141,6 +141,7 @@ struct sim_params {
 struct sim_status {
 	struct dom_info info;
 	enum sim_state state;
+	enum sim_req request;	/* standing, not yet taken by the guest */
 	int guest_alive;
 	int32_t pid;
 	uint32_t refuse_suspend;

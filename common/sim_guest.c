@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "err.h"
+#include "fault.h"
 #include "sim.h"
 
 #define PAGE		4096u
@@ -488,6 +489,20 @@ grefuses(struct guest *g)
 	return __atomic_load_n(&g->ctl->refuse_suspend, __ATOMIC_RELAXED) != 0;
 }
 
+/*
+ * Take a suspend request, in one step against the toolstack's withdrawal
+ * of it (sim.c): 0 taken, -1 withdrawn meanwhile.  A Xen guest takes one
+ * by clearing control/shutdown in a transaction.
+ */
+static int
+gtake(struct guest *g)
+{
+	uint32_t req = SIM_REQ_SUSPEND;
+
+	return __atomic_compare_exchange_n(&g->ctl->request, &req,
+	    SIM_REQ_NONE, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE) ? 0 : -1;
+}
+
 /* Save the context for whoever resumes or sends us, and end. */
 static __attribute__((noreturn)) void
 gsuspend(struct guest *g, uint32_t from)
@@ -496,7 +511,6 @@ gsuspend(struct guest *g, uint32_t from)
 		g->ctx.stopped_ns = now_ns(CLOCK_REALTIME);
 	memcpy(&g->ctl->ctx, &g->ctx, sizeof(g->ctx));
 	__atomic_store_n(&g->ctl->pid, 0, __ATOMIC_RELAXED);
-	__atomic_store_n(&g->ctl->request, SIM_REQ_NONE, __ATOMIC_RELAXED);
 	if (gset_state(g, from, SIM_SUSPENDED) == 0)
 		glog("suspended after %" PRIu64 " page writes", g->ctx.written);
 	_exit(0);
@@ -518,7 +532,7 @@ gpause(struct guest *g)
 			_exit(0);
 		gknobs(g);
 		req = __atomic_load_n(&g->ctl->request, __ATOMIC_ACQUIRE);
-		if (req == SIM_REQ_SUSPEND && !grefuses(g))
+		if (req == SIM_REQ_SUSPEND && !grefuses(g) && gtake(g) == 0)
 			gsuspend(g, SIM_PAUSED);
 		if (req == SIM_REQ_NONE) {
 			if (gset_state(g, SIM_PAUSED, SIM_RUNNING) == -1)
@@ -540,6 +554,46 @@ grate(struct guest *g, uint32_t *cap)
 	return g->ctx.rate * *cap / 100;
 }
 
+/*
+ * A running guest and a suspend request: take it and suspend.  Two faults
+ * (XENPIPE_FAULT in the guest's environment, that of whoever started it)
+ * make it late by 1.5 times XENPIPE_SIM_TIMEOUT_MS, for the tests of the
+ * toolstack's timeouts: guest-ack-late gets to the request only then (and
+ * finds it withdrawn, or takes it then); guest-suspend-late takes it at
+ * once and suspends only then.  *late is when, 0 when nothing is pending.
+ */
+static void
+gsuspend_asked(struct guest *g, uint32_t req, uint64_t *late)
+{
+	uint64_t now = now_ns(CLOCK_MONOTONIC);
+	int ack_late = fault_on("guest-ack-late");
+	int suspend_late = fault_on("guest-suspend-late");
+
+	if (*late != 0) {
+		if (now < *late)
+			return;
+		*late = 0;
+		if (suspend_late)
+			gsuspend(g, SIM_RUNNING);
+		if (req == SIM_REQ_SUSPEND && gtake(g) == 0)
+			gsuspend(g, SIM_RUNNING);
+		glog("the suspend request was withdrawn before we got to it");
+		return;
+	}
+	if (req != SIM_REQ_SUSPEND || grefuses(g))
+		return;
+	if (!ack_late && !suspend_late) {
+		if (gtake(g) == 0)
+			gsuspend(g, SIM_RUNNING);
+		return;
+	}
+	if (suspend_late && gtake(g) == -1)
+		return;
+	*late = now + (uint64_t)sim_timeout_ms() * 1500000ULL;
+	glog("fault: %s", suspend_late ? "took the suspend request, will "
+	    "suspend late" : "will get to the suspend request late");
+}
+
 /* A request to stop that we obey ends a burst of writes. */
 static int
 gstop_asked(struct guest *g)
@@ -559,6 +613,7 @@ grun(struct guest *g)
 {
 	uint64_t last = now_ns(CLOCK_MONOTONIC), now, dt, eff, credit = 0, n;
 	unsigned long tick;
+	uint64_t late = 0;
 	uint32_t req, cap, cap2;
 
 	for (tick = 1;; tick++) {
@@ -570,8 +625,7 @@ grun(struct guest *g)
 			last = now_ns(CLOCK_MONOTONIC);
 			continue;
 		}
-		if (req == SIM_REQ_SUSPEND && !grefuses(g))
-			gsuspend(g, SIM_RUNNING);
+		gsuspend_asked(g, req, &late);
 		gknobs(g);
 		now = now_ns(CLOCK_MONOTONIC);
 		/* A stall (stopped, swapped) must not turn into a burst. */

@@ -462,7 +462,9 @@ suspend_acked(const char *path)
 
 /*
  * Withdraw an unanswered request, in a transaction so that a guest that
- * takes it at the last moment wins: 1 withdrawn, 0 the guest took it.
+ * takes it at the last moment wins (libxl's
+ * domain_suspend_common_pvcontrol_suspending): 1 withdrawn, 0 the guest
+ * took it, -1 xenstore failed and the request may still stand.
  */
 static int
 suspend_withdraw(const char *path)
@@ -503,13 +505,24 @@ drain_watches(void)
 		free(w);
 }
 
+/*
+ * Ask as libxl asks: control/shutdown = "suspend", then wait for the guest
+ * to take it (clear the key; SUSPEND_ACK_MS) and for Xen to report it
+ * suspended (SUSPEND_MS in all).  A request not taken in time, or when a
+ * signal comes, is withdrawn (suspend_withdraw), so that a guest that gets
+ * to it later finds nothing; one taken, even at the last moment, cannot be
+ * withdrawn (the guest is on its way to suspending and only we would
+ * resume it), so the wait goes on to SUSPEND_MS, signal or not.  A domain
+ * found suspended is a success whatever ended the wait: the caller owns it
+ * then, and resumes it if it is failing.
+ */
 int
 xen_suspend(struct dom *d)
 {
 	char path[64], token[32];
 	struct pollfd pfd;
-	uint64_t t0;
-	int rc, acked = 0, watching = 0, ret = -1;
+	uint64_t t0, ms;
+	int rc, st, xs_errno, acked = 0, watching = 0, ret = -1;
 
 	if (xen_handles() < 0)
 		return -1;
@@ -544,28 +557,42 @@ xen_suspend(struct dom *d)
 		}
 		if (!acked)
 			acked = suspend_acked(path);
-		if (!acked && now_ns() / 1000000 - t0 > SUSPEND_ACK_MS) {
-			rc = suspend_withdraw(path);
-			if (rc != 0) {
-				xp_seterr(XE_STATE, "domain %u: the guest did "
-				    "not take the suspend request in %d s "
-				    "(no PV suspend support?)%s", d->domid,
-				    SUSPEND_ACK_MS / 1000, rc > 0 ?
-				    "; request withdrawn" : "");
+		ms = now_ns() / 1000000 - t0;
+		if (!acked && (ms > SUSPEND_ACK_MS || xp_interrupted)) {
+			if ((rc = suspend_withdraw(path)) == 0) {
+				acked = 1;	/* taken at the last moment */
+				continue;
+			}
+			xs_errno = errno;
+			/* suspended anyway meanwhile (not by our request)? */
+			if ((st = check_suspended(d)) != 0) {
+				ret = st > 0 ? 0 : -1;
 				goto out;
 			}
-			acked = 1;
-		}
-		if (now_ns() / 1000000 - t0 > SUSPEND_MS) {
-			xp_seterr(XE_STATE, "domain %u: the guest took the "
-			    "suspend request but had not suspended after "
-			    "%d s", d->domid, SUSPEND_MS / 1000);
+			errno = xs_errno;
+			if (rc < 0)
+				xp_seterr(XE_SYS, "domain %u: %s; withdrawing "
+				    "the suspend request failed: it may still "
+				    "stand in %s", d->domid, xp_interrupted ?
+				    "suspend interrupted" : "the guest did not "
+				    "take the suspend request in time", path);
+			else if (xp_interrupted) {
+				errno = 0;
+				xp_seterr(XE_SYS, "domain %u: suspend "
+				    "interrupted; request withdrawn", d->domid);
+			} else
+				xp_seterr(XE_STATE, "domain %u: the guest did "
+				    "not take the suspend request in %d s (no "
+				    "PV suspend support?); request withdrawn",
+				    d->domid, SUSPEND_ACK_MS / 1000);
 			goto out;
 		}
-		if (xp_interrupted) {
-			if (!acked)
-				suspend_withdraw(path);
-			xp_seterr(XE_SYS, "domain %u: suspend interrupted",
+		if (ms > SUSPEND_MS) {
+			/* the look at the top of the loop was the last one */
+			xp_seterr(XE_STATE, "domain %u: the guest took the "
+			    "suspend request but had not suspended after %d "
+			    "s; if it does later, resume it: dom-resume "
+			    "--in-place %u", d->domid, SUSPEND_MS / 1000,
 			    d->domid);
 			goto out;
 		}

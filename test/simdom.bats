@@ -201,11 +201,51 @@ corrupt() {	# corrupt NAME PFN
 	XENPIPE_SIM_TIMEOUT_MS=300 run simdom suspend d
 	echo "$output"
 	[ "$status" -eq 3 ]
-	[ "$output" = "simdom: sim: domain d: guest did not suspend within 300 ms" ]
+	[ "$output" = "simdom: sim: domain d: guest did not take the suspend request within 300 ms; request withdrawn" ]
 	[ "$(field d '["state"]')" = running ]
+	[ "$(field d '["request"]')" = none ]
 	simdom set d refuse-suspend off
 	simdom suspend d
 	[ "$(field d '["state"]')" = suspended ]
+}
+
+@test "simdom: a suspend the guest gets to too late is withdrawn: the late guest finds nothing and keeps running" {
+	XENPIPE_SIM_TIMEOUT_MS=300 XENPIPE_FAULT=guest-ack-late simdom create d --memory 16M
+	XENPIPE_SIM_TIMEOUT_MS=300 run simdom suspend d
+	echo "$output"
+	[ "$status" -eq 3 ]
+	[ "$output" = "simdom: sim: domain d: guest did not take the suspend request within 300 ms; request withdrawn" ]
+	[ "$(field d '["request"]')" = none ]
+	# the guest gets to it at 450 ms: it must find nothing to act on
+	sleep 0.5
+	grep -q "withdrawn before we got to it" "$HOSTA/d/log"
+	[ "$(field d '["state"]')" = running ]
+	simdom check d
+}
+
+@test "simdom: a suspend the guest took in time but finishes late is waited for, not abandoned" {
+	XENPIPE_SIM_TIMEOUT_MS=300 XENPIPE_FAULT=guest-suspend-late simdom create d --memory 16M
+	# taken at once, suspended at 450 ms: past the 300 ms to take it, not
+	# past the 600 ms to have suspended
+	XENPIPE_SIM_TIMEOUT_MS=300 run simdom suspend d
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$(field d '["state"]')" = suspended ]
+	[ "$(field d '["request"]')" = none ]
+	# too late even for that (450 ms, past 2 x 200): a request taken cannot
+	# be withdrawn; the one line says the guest may still suspend, and how
+	# to resume it then
+	XENPIPE_SIM_TIMEOUT_MS=300 XENPIPE_FAULT=guest-suspend-late simdom resume d
+	XENPIPE_SIM_TIMEOUT_MS=200 run simdom suspend d
+	echo "$output"
+	[ "$status" -eq 3 ]
+	[[ "$output" == *"guest took the suspend request but had not suspended after 400 ms; if it does later, resume it: dom-resume --in-place d" ]]
+	[ "${#lines[@]}" -eq 1 ]
+	[ "$(field d '["request"]')" = none ]
+	sleep 0.3
+	[ "$(field d '["state"]')" = suspended ]
+	dom-resume --in-place d
+	simdom check d
 }
 
 @test "simdom: throttle is recorded and bounded" {
