@@ -87,9 +87,10 @@ source_unharmed() {
 	pid=$!
 	sleep 1.5
 	kill -KILL "$(cat "$T/rpid")"
-	run wait $pid
+	rc=0
+	wait "$pid" || rc=$?
 	cat "$T/err"
-	[ "$status" -ne 0 ]
+	[ "$rc" -ne 0 ]
 	source_unharmed
 }
 
@@ -101,9 +102,10 @@ source_unharmed() {
 	pid=$!
 	sleep 1.5
 	kill -KILL "$(cat "$T/tpid")"
-	run wait $pid
+	rc=0
+	wait "$pid" || rc=$?
 	cat "$T/err"
-	[ "$status" -ne 0 ]
+	[ "$rc" -ne 0 ]
 	grep -q "ended without finishing" "$T/err"
 	source_unharmed
 	[ -z "$(domains_on "$HOSTB")" ]

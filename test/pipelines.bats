@@ -142,9 +142,10 @@ wait_writes() {	# wait_writes ROOT NAME MIN
 	exec 4>"$T/fifo"
 	head -c 20000000 "$T/f" >&4
 	kill -TERM $pid
-	run wait $pid
+	rc=0
+	wait "$pid" || rc=$?
 	exec 4>&-
-	[ "$status" -ne 0 ]
+	[ "$rc" -ne 0 ]
 	[ -z "$(entries_on "$HOSTB")" ]
 }
 
