@@ -3,7 +3,7 @@
  * config_from_json on the raw bytes (not NUL-terminated), then
  * config_set_name, which a xen sender uses to rewrite c_info.name, on a
  * NUL-terminated copy, and config_valid_name on the input as a name.
- * fuzz-flags: -max_len=65536
+ * fuzz-flags: -max_len=65536 -dict=fuzz/config-json.dict
  * (-max_len: ~300,000 nested '[' overflow the stack in yajl_tree_free,
  * a known bug a nesting cap on main fixes; 64 KiB inputs stay clear of it.)
  */
