@@ -157,4 +157,5 @@ fuzz-run: fuzz
 	fuzz/run build-fuzz $(FUZZ_SECONDS)
 
 .PHONY: fuzz fuzz-deps fuzz-run
+
 include test/lab/lab.mk
