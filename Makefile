@@ -4,6 +4,8 @@
 # make demo       save, restore and check a simulated domain, saying what happens
 # make install    PREFIX=/usr/local DESTDIR=
 # make deps       install the Debian packages the build and tests need
+# make fuzz       the libFuzzer harnesses of fuzz/ into build-fuzz/
+# make fuzz-run   run each for FUZZ_SECONDS (60), fail on any crash
 
 PREFIX	?= /usr/local
 DESTDIR	?=
@@ -73,14 +75,20 @@ $(VERIFY):
 
 verifier: $(VERIFY)
 
-deps:
-	@missing=$$(for p in $(DEB_PKGS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; done); \
+# $(call install_missing,PACKAGES): as root, apt-get install the ones that
+# are not installed; otherwise print the apt-get line and fail.
+define install_missing
+	@missing=$$(for p in $(1); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; done); \
 	if [ -z "$$missing" ]; then exit 0; fi; \
 	if [ "$$(id -u)" = 0 ]; then \
 		apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $$missing; \
 	else \
 		echo "as root: apt-get install -y --no-install-recommends $$missing"; exit 1; \
 	fi
+endef
+
+deps:
+	$(call install_missing,$(DEB_PKGS))
 
 # The suites run twice: with the plain build, then with every program built
 # under ASan+UBSan (the sim backend makes both possible without Xen).
@@ -102,7 +110,7 @@ install: all
 	for m in man/*.5; do [ -e $$m ] && install -m 644 $$m $(MANDIR)/man5 || true; done
 
 clean:
-	rm -rf build build-san
+	rm -rf build build-san build-fuzz
 
 .PHONY: all units check demo install clean deps verifier
 .SECONDARY:
@@ -114,4 +122,47 @@ bench: all
 	PATH=$(CURDIR)/build:$$PATH bench/passthrough $(BENCH_SIZE)
 
 .PHONY: bench
+
+# Fuzzing: every fuzz/NAME.c is a libFuzzer harness, built into
+# build-fuzz/NAME with clang against common/ compiled with the same
+# instrumentation (fuzzer coverage, ASan, UBSan).  Corpora: fuzz/corpus/NAME/
+# (seeds, committed), fuzz/regress/NAME/ (inputs that crashed once, also
+# replayed by test/fuzz-regress.bats); what a run finds goes to build-fuzz/.
+FUZZ_PKGS = clang libclang-rt-dev
+FUZZ_CC	= clang
+FUZZ_SECONDS = 60
+FUZZ_CFLAGS = -std=gnu11 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 $(WARN) -O1 -g \
+	  -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+	  -fno-omit-frame-pointer -Icommon
+FUZZ_OBJ = $(COMMON_SRC:common/%.c=build-fuzz/obj/%.o)
+FUZZ_BINS = $(patsubst fuzz/%.c,build-fuzz/%,$(wildcard fuzz/*.c))
+
+fuzz-deps:
+	$(call install_missing,$(FUZZ_PKGS))
+
+fuzz: fuzz-deps
+	$(MAKE) $(FUZZ_BINS)
+
+build-fuzz/obj/%.o: common/%.c $(HDRS) | build-fuzz/obj
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -c -o $@ $<
+
+# clang warns on void-pointer arithmetic inside xenctrl.h's
+# set_xen_guest_handle macro, which gcc does not; only there
+build-fuzz/obj/xen_save.o: FUZZ_CFLAGS += -Wno-pointer-arith
+
+build-fuzz/libxenpipe.a: $(FUZZ_OBJ)
+	rm -f $@
+	ar rcs $@ $^
+
+build-fuzz/%: fuzz/%.c fuzz/fuzz.h build-fuzz/libxenpipe.a $(HDRS)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $< build-fuzz/libxenpipe.a $(LDLIBS)
+
+build-fuzz/obj:
+	mkdir -p $@
+
+fuzz-run: fuzz
+	fuzz/run build-fuzz $(FUZZ_SECONDS)
+
+.PHONY: fuzz fuzz-deps fuzz-run
+
 include test/lab/lab.mk

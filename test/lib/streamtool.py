@@ -8,6 +8,10 @@ streamtool.py config FILE JSON OUT    write a copy whose xl header carries JSON
 streamtool.py mutate FILE KIND OUT    write a damaged copy; KIND is one of
     flip-magic bad-version len-2g count-big pfn-past-end unknown-mandatory
     unknown-optional missing-end corrupt-pfn=N
+streamtool.py config FILE OUT         the xl header's JSON config, as it travels
+streamtool.py reconfig FILE JSON OUT  a copy of an xl stream with JSON's config
+streamtool.py pv-sample OUT           a small valid libxc stream of a 64-bit PV
+    domain (records as Xen 4.17 writes them, made up contents): fuzz seeds
 An independent parser (it shares no code with the C reader) on purpose.
 """
 import struct
@@ -110,8 +114,57 @@ def mutate(data, kind):
     return bytes(d)
 
 
+def xl_config(data):
+    """(offset, end) of the xl header's config bytes (with their NUL)."""
+    if data[:32] != XL_MAGIC:
+        raise SystemExit("not an xl stream")
+    optlen = struct.unpack_from("<I", data, 44)[0]
+    clen = struct.unpack_from("<I", data, 48)[0] if optlen >= 4 else 0
+    return 52, 52 + clen
+
+
+def reconfig(data, json):
+    """The xl stream data with json (bytes) as its config."""
+    start, end = xl_config(data)
+    conf = json.rstrip(b"\0") + b"\0"
+    d = bytearray(data[:44]) + struct.pack("<II", 4 + len(conf), len(conf))
+    return bytes(d) + conf + data[end:]
+
+
+def rec(rtype, body):
+    pad = (8 - len(body) % 8) % 8
+    return struct.pack("<II", rtype, len(body)) + body + b"\0" * pad
+
+
+def pv_sample():
+    """A libxc v3 stream of a 64-bit PV domain of 8 pages."""
+    ihdr = struct.pack(">QIIHHI", (1 << 64) - 1, 0x58454E46, 3, 0, 0, 0)
+    dhdr = struct.pack("<IHHII", 1, 12, 0, 4, 17)
+    page = lambda n: bytes([n]) * 4096
+    out = ihdr + dhdr
+    out += rec(0x02, struct.pack("<BBHI", 8, 4, 0, 0))          # X86_PV_INFO
+    out += rec(0x03, struct.pack("<IIQ", 0, 7, 6))              # P2M_FRAMES
+    out += rec(0x11, b"\1" * 24 * 2)                            # CPUID_POLICY
+    out += rec(0x12, b"\2" * 16)                                # MSR_POLICY
+    out += rec(0x07, page(3))                                   # SHARED_INFO
+    out += rec(0x08, struct.pack("<IIQII", 0, 2000000, 1, 1, 0))  # TSC_INFO
+    out += rec(0x10, b"")                                       # STATIC_DATA_END
+    words = [0 | 4 << 60, 1 | 3 << 60, 2 | 0xe << 60, 5 | 0xf << 60, 6]
+    out += rec(0x01, struct.pack("<II", len(words), 0) +
+               struct.pack("<%dQ" % len(words), *words) +
+               page(4) + page(5) + page(6))                     # PAGE_DATA
+    out += rec(0x04, struct.pack("<II", 0, 0) + b"\7" * 64)     # VCPU_BASIC
+    out += rec(0x05, struct.pack("<II", 0, 0) + b"\7" * 16)     # VCPU_EXTENDED
+    out += rec(0x0c, b"")                                       # VCPU_MSRS (errata: empty)
+    out += rec(0x00, b"")                                       # END
+    return out
+
+
 def main():
     cmd, path = sys.argv[1], sys.argv[2]
+    if cmd == "pv-sample":
+        open(path, "wb").write(pv_sample())
+        return
     data = open(path, "rb").read()
     parts, recs = parse(data)
     if cmd == "records":
@@ -130,6 +183,12 @@ def main():
         open(sys.argv[4], "wb").write(out)
     elif cmd == "mutate":
         open(sys.argv[4], "wb").write(mutate(data, sys.argv[3]))
+    elif cmd == "config":
+        start, end = xl_config(data)
+        open(sys.argv[3], "wb").write(data[start:end].rstrip(b"\0"))
+    elif cmd == "reconfig":
+        json = open(sys.argv[3], "rb").read()
+        open(sys.argv[4], "wb").write(reconfig(data, json))
     else:
         raise SystemExit(__doc__)
 
