@@ -30,7 +30,7 @@ c = json.load(open(sys.argv[1]))
 exec(sys.argv[3])
 json.dump(c, open(sys.argv[2], "w"))
 EOF
-	python3 "$STREAMTOOL" config "$T/s" "$T/$1.json" "$T/$1"
+	python3 "$STREAMTOOL" reconfig "$T/s" "$T/$1.json" "$T/$1"
 }
 
 disk() {	# disk PATH [SCRIPT]: python that gives c one disk
@@ -185,7 +185,7 @@ disk() {	# disk PATH [SCRIPT]: python that gives c one disk
 
 @test "policy: a deep-JSON config is one line and exit 2 from stream-info and dom-resume, before yajl sees it" {
 	python3 -c 'print("{\"c_info\":{\"name\":\"x\"},\"x\":" + "[" * 300000 + "]" * 300000 + "}")' >"$T/deep.json"
-	python3 "$STREAMTOOL" config "$T/s" "$T/deep.json" "$T/deep"
+	python3 "$STREAMTOOL" reconfig "$T/s" "$T/deep.json" "$T/deep"
 	run stream-info "$T/deep"
 	echo "$output"
 	[ "$status" -eq 2 ]

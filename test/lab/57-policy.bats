@@ -48,7 +48,7 @@ c = json.load(open(sys.argv[1]))
 exec(sys.argv[3])
 json.dump(c, open(sys.argv[2], "w"))
 PY
-	python3 $STREAMTOOL config $F $H.json $H
+	python3 $STREAMTOOL reconfig $F $H.json $H
 	before=$(host_state)
 	dom-resume < $H > $LAB_WORK/out 2>&1 || st=$?
 	after=$(host_state)

@@ -3,8 +3,6 @@
 
 streamtool.py records FILE            offset, layer, type, length of each record
 streamtool.py boundaries FILE         every offset at which a part ends
-streamtool.py config FILE JSON OUT    write a copy whose xl header carries JSON
-                                      (a file) as its domain config
 streamtool.py mutate FILE KIND OUT    write a damaged copy; KIND is one of
     flip-magic bad-version len-2g count-big pfn-past-end unknown-mandatory
     unknown-optional missing-end corrupt-pfn=N
@@ -173,14 +171,6 @@ def main():
     elif cmd == "boundaries":
         for p in parts:
             print(p[2], p[0])
-    elif cmd == "config":
-        if data[:32] != XL_MAGIC:
-            raise SystemExit("not an xl-format stream")
-        optlen = struct.unpack_from("<I", data, 44)[0]
-        json = open(sys.argv[3], "rb").read().rstrip(b"\n") + b"\0"
-        opt = struct.pack("<I", len(json)) + json
-        out = data[:44] + struct.pack("<I", len(opt)) + opt + data[48 + optlen:]
-        open(sys.argv[4], "wb").write(out)
     elif cmd == "mutate":
         open(sys.argv[4], "wb").write(mutate(data, sys.argv[3]))
     elif cmd == "config":
