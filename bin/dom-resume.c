@@ -96,6 +96,7 @@ main(int argc, char **argv)
 	struct restore_handshake hs = { STDOUT_FILENO, 60000, 0 };
 	struct restore_opts o;
 	struct policy pol;
+	char *config = NULL;
 	const char *name = NULL, *policy_file = NULL, *config_file = NULL;
 	int iflag = 0, fflag = 0, hflag = 0, tflag = 0, vflag = 0, ch, rc;
 	uint64_t t0;
@@ -164,7 +165,7 @@ main(int argc, char **argv)
 		die_xp(NULL);
 	o.policy = &pol;
 	if (config_file != NULL)
-		o.config = read_config(config_file);
+		o.config = config = read_config(config_file);
 	no_tty_stream(STDIN_FILENO, "pipe or redirect one to stdin");
 	cli_catch_signals();
 	/*
@@ -184,6 +185,7 @@ main(int argc, char **argv)
 		die_xp(be ? be->name : NULL);
 	if (o.dry_run) {
 		print_plan(&o.plan);
+		free(config);
 		return 0;
 	}
 	if (hs.unreported)
@@ -199,5 +201,6 @@ main(int argc, char **argv)
 		    " bytes in %.2f s%s", info.name, st.records,
 		    st.pages_data, st.pages_zero, st.bytes,
 		    (now_ns() - t0) / 1e9, hflag ? ", started on the go" : "");
+	free(config);
 	return 0;
 }

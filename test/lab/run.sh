@@ -8,7 +8,7 @@
 # A lab that cannot run (no QEMU, no cache) prints "1..0 # SKIP reason".
 # LAB_DOM0_ARGS adds lab.foo=bar words to dom0's command line (LAB_FOO=bar
 # in the suite): lab.keep_save=1 copies the xl save file to share/out
-# on a failure.  LAB_BIN: the programs to test (default build/).
+# (kept on a failure) and its first 128 KiB to build/.  LAB_BIN: the programs to test (default build/).
 # LAB_SUITES="10 70": run only those suites (by number), for debugging.
 set -eu
 GUEST=${1:-pvh}
@@ -117,6 +117,10 @@ if [ "$status" != 0 ] && [ "${LAB_RETRY:-1}" = 1 ] && [ -n "$(emulator_faults)" 
 	boot
 fi
 cat $S/out/tap
+# lab.keep_save=1 also leaves the head of the real xl save file in build/
+# (the fuzzers' seed, fuzz/corpus/: headers, config, the first records)
+[ -f $S/out/labguest.save ] &&
+    head -c 131072 $S/out/labguest.save > "$TOP/build/lab-xl-save-$GUEST.head"
 if [ "$status" = 0 ]; then
 	rm -rf $RUN
 	exit 0
