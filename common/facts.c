@@ -85,6 +85,46 @@ facts_blk(const struct host_facts *f, dev_t dev)
 	return NULL;
 }
 
+/*
+ * What b is built on: a dm device's slaves, a loop device's backing file
+ * when that is a block device (a loop over dom0's partition shows no
+ * holders there).
+ */
+static void
+gather_under(struct pol_blk *b, const char *name)
+{
+	char path[PATH_MAX + 64], line[PATH_MAX];
+	struct dirent *de;
+	struct stat st;
+	unsigned int n = 0;
+	FILE *fp;
+	DIR *dp;
+
+	snprintf(path, sizeof(path), "/sys/class/block/%s/slaves", name);
+	if ((dp = opendir(path)) != NULL) {
+		while ((de = readdir(dp)) != NULL && n < 4) {
+			if (de->d_name[0] == '.')
+				continue;
+			snprintf(path, sizeof(path),
+			    "/sys/class/block/%s/slaves/%s/dev", name,
+			    de->d_name);
+			if (read_dev(path, &b->under[n]) == 0)
+				n++;
+		}
+		closedir(dp);
+	}
+	snprintf(path, sizeof(path), "/sys/class/block/%s/loop/backing_file",
+	    name);
+	if (n < 4 && (fp = fopen(path, "re")) != NULL) {
+		if (fgets(line, sizeof(line), fp) != NULL) {
+			line[strcspn(line, "\n")] = '\0';
+			if (stat(line, &st) == 0 && S_ISBLK(st.st_mode))
+				b->under[n++] = st.st_rdev;
+		}
+		fclose(fp);
+	}
+}
+
 /* Every block device sysfs knows, with its disk and its holders. */
 static int
 gather_blks(struct host_facts *f)
@@ -122,6 +162,7 @@ gather_blks(struct host_facts *f)
 		snprintf(path, sizeof(path), "/sys/class/block/%s/holders",
 		    de->d_name);
 		b->holders = count_dir(path);
+		gather_under(b, de->d_name);
 		f->n_blks++;
 	}
 	closedir(dp);
@@ -168,14 +209,14 @@ mark_path(struct host_facts *f, const char *path, int swap)
 
 /* mountinfo: "ID PARENT MAJ:MIN ROOT POINT OPTS [TAGS] - FSTYPE SOURCE ..." */
 static void
-gather_mounts(struct host_facts *f)
+gather_mounts(struct host_facts *f, const char *mountinfo)
 {
 	char line[4096], *p, *src;
 	unsigned int maj, min;
 	struct pol_blk *b;
 	FILE *fp;
 
-	if ((fp = fopen("/proc/self/mountinfo", "re")) == NULL)
+	if ((fp = fopen(mountinfo, "re")) == NULL)
 		return;
 	while (fgets(line, sizeof(line), fp) != NULL) {
 		if (sscanf(line, "%*u %*u %u:%u", &maj, &min) == 2 &&
@@ -257,7 +298,10 @@ facts_gather(const struct backend *be, struct host_facts *f)
 	struct dom_info *infos = NULL;
 	size_t n = 0, i;
 
+	int look_only = f->look_only;
+
 	memset(f, 0, sizeof(*f));
+	f->look_only = look_only;
 	f->resolve = facts_resolve;
 	f->swap_files_dev = calloc(64, sizeof(dev_t));
 	f->swap_files_ino = calloc(64, sizeof(ino_t));
@@ -267,11 +311,16 @@ facts_gather(const struct backend *be, struct host_facts *f)
 	}
 	if (gather_blks(f) < 0 || gather_bridges(f) < 0)
 		goto err;
-	gather_mounts(f);
+	/* ours, and init's: a mount namespace of our own hides none */
+	gather_mounts(f, "/proc/self/mountinfo");
+	gather_mounts(f, "/proc/1/mountinfo");
 	gather_swaps(f);
 	f->mem_kb = meminfo_kb();
 	if (be == NULL)
 		return 0;
+	/* the hypervisor's memory and the disks its domains hold */
+	if (be->host(f) < 0)
+		goto err;
 	if (be->list(&infos, &n) < 0)
 		goto err;
 	if ((f->doms = calloc(n ? n : 1, sizeof(*f->doms))) == NULL) {
@@ -287,9 +336,6 @@ facts_gather(const struct backend *be, struct host_facts *f)
 	}
 	f->n_doms = n;
 	free(infos);
-	/* the hypervisor's memory and the disks its domains hold */
-	if (be->host(f) < 0)
-		goto err;
 	return 0;
 err:
 	free(infos);

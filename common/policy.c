@@ -410,11 +410,15 @@ check_uuid(struct pc *c, yajl_val cinfo)
 	return 0;
 }
 
-/* Is blk (or a partition or holder of it) dom0's?  why says how. */
+/*
+ * Is b dom0's: mounted, swap, held, or a partition of it so, or built on
+ * what dom0 mounts or swaps on?  why says how.
+ */
 static int
 blk_in_use(const struct host_facts *f, const struct pol_blk *b, char *why,
     size_t n, int depth)
 {
+	const struct pol_blk *u;
 	size_t i;
 
 	if (b->mounted || b->swap || b->holders) {
@@ -426,6 +430,14 @@ blk_in_use(const struct host_facts *f, const struct pol_blk *b, char *why,
 		if (f->blks[i].parent == b->dev &&
 		    blk_in_use(f, &f->blks[i], why, n, depth + 1))
 			return 1;
+	for (i = 0; depth < 4 && i < 4 && b->under[i] != 0; i++) {
+		u = facts_blk(f, b->under[i]);
+		if (u != NULL && (u->mounted || u->swap)) {
+			snprintf(why, n, "%s is built on %s, which is %s",
+			    b->name, u->name, u->mounted ? "mounted" : "swap");
+			return 1;
+		}
+	}
 	return 0;
 }
 
@@ -469,8 +481,13 @@ check_backing(struct pc *c, const char *what, const char *pdev,
 			    what, pp.real);
 			return -1;
 		}
-		b = facts_blk(f, pp.rdev);
-		if (b != NULL && blk_in_use(f, b, why, sizeof(why), 0)) {
+		if ((b = facts_blk(f, pp.rdev)) == NULL) {
+			refuse(c, "%s: %s is a block device sysfs does not "
+			    "show: what dom0 does with it is unknown", what,
+			    pp.real);
+			return -1;
+		}
+		if (blk_in_use(f, b, why, sizeof(why), 0)) {
 			refuse(c, "%s: %s is in use by dom0 (%s)", what,
 			    pp.real, why);
 			return -1;
@@ -619,9 +636,9 @@ static int
 check_nic(struct pc *c, yajl_val o, unsigned int i)
 {
 	struct plan_nic *pn = &c->plan->nic[i];
-	const char *bridge, *script, *ip, *gw;
+	const char *bridge, *script, *ip, *gw, *ifname, *mac;
 	char what[48];
-	long long devid;
+	long long devid, mtu;
 	size_t j;
 	int extra, ok;
 
@@ -631,6 +648,9 @@ check_nic(struct pc *c, yajl_val o, unsigned int i)
 		return -1;
 	}
 	if (num(c, o, what, "devid", -1, 65535, -1, &devid) < 0 ||
+	    num(c, o, what, "mtu", 0, 65535, 0, &mtu) < 0 ||
+	    str(c, o, what, "ifname", &ifname) < 0 ||
+	    str(c, o, what, "mac", &mac) < 0 ||
 	    str(c, o, what, "bridge", &bridge) < 0 ||
 	    str(c, o, what, "script", &script) < 0 ||
 	    str(c, o, what, "ip", &ip) < 0 ||
@@ -638,6 +658,23 @@ check_nic(struct pc *c, yajl_val o, unsigned int i)
 	    dom0_backend(c, o, what) < 0)
 		return -1;
 	pn->devid = devid;
+	if (ifname != NULL) {
+		/* the hotplug script takes over an interface of that name */
+		refuse(c, "%s: ifname \"%s\": dom0 names its vifs, not the "
+		    "stream (a name of dom0's own would be taken over)", what,
+		    ifname);
+		return -1;
+	}
+	if (mtu != 0 && mtu < 1280) {
+		refuse(c, "%s: mtu %lld, below 1280: a bridge takes its "
+		    "ports' smallest", what, mtu);
+		return -1;
+	}
+	if (mac != NULL && strlen(mac) >= 2 && isxdigit((unsigned char)mac[1]) &&
+	    (strchr("13579bdfBDF", mac[1]) != NULL)) {
+		refuse(c, "%s: mac %s is a multicast address", what, mac);
+		return -1;
+	}
 	if (check_script(c, what, script, "vif-bridge", pn->script,
 	    &extra) < 0)
 		return -1;
@@ -709,8 +746,10 @@ check_resources(struct pc *c, yajl_val b)
 {
 	const struct policy *p = c->p;
 	uint64_t host_kb = p->max_mem_kb ? p->max_mem_kb : c->f->mem_kb;
+	static const char *const hw[] = { "iomem", "ioports", "irqs" };
 	long long vcpus, max_kb, target, shadow, video, n;
 	uint64_t asked;
+	int i;
 	const char *s, *pool;
 
 	if (num(c, b, "b_info", "max_vcpus", 1, p->max_vcpus, 1, &vcpus) < 0 ||
@@ -725,14 +764,38 @@ check_resources(struct pc *c, yajl_val b)
 	    num(c, b, "b_info", "max_maptrack_frames", -1, p->max_maptrack,
 	    -1, &n) < 0)
 		return -1;
+	/* absent, the builder's defaults (1023; Xen's 64 and 1024) */
+	if ((get(b, "event_channels", NULL) == NULL && p->max_evtchn < 1023) ||
+	    (num(c, b, "b_info", "max_grant_frames", -1, 1 << 30, -1, &n) == 0
+	    && n < 0 && p->max_grant_frames < 64) ||
+	    (num(c, b, "b_info", "max_maptrack_frames", -1, 1 << 30, -1, &n) ==
+	    0 && n < 0 && p->max_maptrack < 1024)) {
+		refuse(c, "b_info: a limit left at its default is above this "
+		    "host's (MaxEventChannels, MaxGrantFrames, "
+		    "MaxMaptrackFrames)");
+		return -1;
+	}
+	for (i = 0; i < 3; i++) {
+		yajl_val v = get(b, hw[i], NULL);
+
+		if (v != NULL && !YAJL_IS_NULL(v) && !(YAJL_IS_ARRAY(v) &&
+		    YAJL_GET_ARRAY(v)->len == 0)) {
+			refuse(c, "b_info.%s: a guest's access to dom0's "
+			    "hardware is never taken from a stream", hw[i]);
+			return -1;
+		}
+	}
 	c->plan->vcpus = vcpus;
-	if (max_kb > 0)
-		c->plan->mem_kb = max_kb;
+	if ((uint64_t)max_kb > c->plan->mem_kb)
+		c->plan->mem_kb = max_kb;	/* a sim's pages, or more */
 	if (shadow > max_kb && shadow > 0) {
 		refuse(c, "b_info.shadow_memkb %lld is more than the guest's "
 		    "memory", shadow);
 		return -1;
 	}
+	/* libxl__get_required_paging_memory, as the builder takes it */
+	if (shadow <= 0)
+		shadow = 4 * (256 * vcpus + 2 * (max_kb / 1024));
 	asked = c->plan->mem_kb + (shadow > 0 ? shadow : 0) +
 	    (video > 0 ? video : 0);
 	if (host_kb && asked > host_kb) {

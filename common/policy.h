@@ -56,6 +56,8 @@ struct pol_blk {
 	dev_t parent;			/* a partition's disk, else 0 */
 	char name[32];
 	int mounted, swap, holders;	/* holders: LVM PV, md or dm member */
+	dev_t under[4];			/* what it is built on: dm slaves, a
+					   loop device's backing device */
 };
 
 /* A domain of this host. */
@@ -85,6 +87,8 @@ struct host_facts {
 	dev_t *swap_files_dev;		/* swap files (not devices) */
 	ino_t *swap_files_ino;
 	size_t n_swap_files;
+	int look_only;			/* in: a dry run; the backend changes
+					   nothing (no sweep of leftovers) */
 	/* 0 and *out, or -1: the path does not resolve (errno set) */
 	int (*resolve)(const char *path, struct pol_path *out);
 };
@@ -132,7 +136,11 @@ int policy_load(struct policy *p, const char *path);
 int policy_check(const struct policy *p, const struct host_facts *f,
     const char *json, size_t len, const char *name, struct plan *plan);
 
-/* This host's facts; be may be NULL (no domains known). */
+/*
+ * This host's facts; be may be NULL (no domains known).  Unless
+ * f->look_only, the backend first destroys what dead receivers left (xen:
+ * NAME--incoming), so that a leftover's UUID does not refuse its guest.
+ */
 int facts_gather(const struct backend *be, struct host_facts *f);
 void facts_free(struct host_facts *f);
 /* f's block device dev, or NULL */

@@ -231,6 +231,7 @@ take_config(struct restore *rs, struct restore_opts *o, const char *name)
 		}
 		return -1;
 	}
+	facts.look_only = o->dry_run;
 	if (facts_gather(rs->be, &facts) < 0) {
 		/* a dry run vets a file anywhere: dom0's Linux facts only */
 		snprintf(o->blind, sizeof(o->blind), "%s", xp_errmsg());
@@ -277,7 +278,12 @@ restore_stream(const struct backend *be, int in_fd, const char *name,
 	rc = sr_headers(rs.sr, &rs.h);
 	if (rc == 0)
 		xp_seterr(XE_STREAM, "empty input: no stream to restore");
-	if (rc <= 0 || take_config(&rs, o, name) < 0)
+	if (rc <= 0)
+		goto err;
+	/* the watchman first: the facts open the backend's handles */
+	if (!o->dry_run && (g = guard_start(be)) == NULL)
+		goto err;
+	if (take_config(&rs, o, name) < 0)
 		goto err;
 	if (o->dry_run) {
 		sr_free(rs.sr);
@@ -286,7 +292,7 @@ restore_stream(const struct backend *be, int in_fd, const char *name,
 	}
 	if (rs.cfg.nr_pages)
 		sr_set_nr_pages(rs.sr, rs.cfg.nr_pages);
-	if ((g = guard_start(be)) == NULL || be->create(&rs.cfg, &rs.d) < 0)
+	if (be->create(&rs.cfg, &rs.d) < 0)
 		goto err;
 	if (be->info(rs.d, &built) == 0)
 		guard_watch(g, built.domid);

@@ -341,7 +341,10 @@ xen_apply_record(struct dom *d, uint32_t rec_type, const void *body,
 	return by_feed_only("apply_record");
 }
 
-/* The host's memory, and every vbd dom0 backs: params and its device. */
+/*
+ * What dead receivers left goes first; then the host's memory, and every
+ * vbd dom0 backs: params and its device.
+ */
 static int
 xen_host(struct host_facts *f)
 {
@@ -353,6 +356,8 @@ xen_host(struct host_facts *f)
 
 	if (xen_handles() < 0)
 		return -1;
+	if (!f->look_only)
+		xen_sweep_leftovers();
 	if (xc_physinfo(xen_xch, &pi) == 0 && pi.total_pages)
 		f->mem_kb = (uint64_t)pi.total_pages * 4;
 	doms = xs_directory(xen_xsh, XBT_NULL, "/local/domain/0/backend/vbd",

@@ -64,6 +64,8 @@ int xen_finish(struct dom *d);
 int xen_start(struct dom *d, const char *name, struct dom_info *info);
 int xen_rename(struct dom *d, const char *newname);
 int xen_destroy(struct dom *d);
+/* Destroy every NAME--incoming whose builder (dom-resume) is gone. */
+void xen_sweep_leftovers(void);
 /* Frees d->rst (a restore not started is not undone here: see destroy). */
 void xen_restore_close(struct dom *d);
 

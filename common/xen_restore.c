@@ -576,8 +576,8 @@ proc_id(pid_t pid, char *out, size_t n)
  * watchman (guard.h), or a host that lost dom0's processes.  Only ours,
  * told by the builder record; xl's own --incoming domains are left alone.
  */
-static void
-sweep_leftovers(void)
+void
+xen_sweep_leftovers(void)
 {
 	struct dom_info *infos = NULL;
 	char *rec, now[64];
@@ -1029,7 +1029,6 @@ xen_create(const struct dom_config *cfg, struct dom **dp)
 		return -1;
 	}
 	d->rst = r;
-	sweep_leftovers();
 	proc_id(getpid(), r->builder, sizeof(r->builder));
 	r->sock_w = r->sock_r = -1;
 	r->rc = -1;		/* until the thread says otherwise */

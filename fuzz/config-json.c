@@ -35,8 +35,8 @@ fake_resolve(const char *path, struct pol_path *out)
 }
 
 static struct pol_blk blks[] = {
-	{ 0, 0, "vda", 0, 0, 0 }, { 0, 0, "vda1", 1, 0, 0 },
-	{ 0, 0, "vda2", 0, 1, 0 }, { 0, 0, "vdb", 0, 0, 1 },
+	{ .name = "vda" }, { .name = "vda1", .mounted = 1 },
+	{ .name = "vda2", .swap = 1 }, { .name = "vdb", .holders = 1 },
 };
 static struct pol_dom doms[] = {
 	{ 1, "web1", "6b1e4cbb-5b0c-4a33-9d1e-0a7a3f3c1a01" },

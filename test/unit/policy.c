@@ -22,19 +22,20 @@
 
 /* The made-up host: dom0 on vda, an LVM PV on vdb, an md member sdc1. */
 static struct pol_blk blks[] = {
-	{ 0, 0, "vda", 0, 0, 0 },		/* partitions below */
-	{ 0, 0, "vda1", 1, 0, 0 },		/* dom0's / */
-	{ 0, 0, "vda2", 0, 1, 0 },		/* swap */
-	{ 0, 0, "vda3", 0, 0, 0 },		/* spare */
-	{ 0, 0, "vdb", 0, 0, 1 },		/* LVM PV */
-	{ 0, 0, "dm-0", 0, 0, 0 },		/* LV, free */
-	{ 0, 0, "dm-1", 1, 0, 0 },		/* LV, mounted */
-	{ 0, 0, "dm-2", 0, 0, 0 },		/* LV of domain db */
-	{ 0, 0, "loop0", 0, 0, 0 },
-	{ 0, 0, "loop1", 1, 0, 0 },
-	{ 0, 0, "sdb", 0, 0, 0 },		/* a whole free disk */
-	{ 0, 0, "sdc", 0, 0, 0 },
-	{ 0, 0, "sdc1", 0, 0, 1 },		/* md member */
+	{ .name = "vda" },		/* partitions below */
+	{ .name = "vda1", .mounted = 1 },		/* dom0's / */
+	{ .name = "vda2", .swap = 1 },		/* swap */
+	{ .name = "vda3" },		/* spare */
+	{ .name = "vdb", .holders = 1 },		/* LVM PV */
+	{ .name = "dm-0" },		/* LV, free */
+	{ .name = "dm-1", .mounted = 1 },		/* LV, mounted */
+	{ .name = "dm-2" },		/* LV of domain db */
+	{ .name = "loop0" },
+	{ .name = "loop1", .mounted = 1 },
+	{ .name = "sdb" },		/* a whole free disk */
+	{ .name = "sdc" },
+	{ .name = "sdc1", .holders = 1 },		/* md member */
+	{ .name = "dm-9" },		/* dm-linear over vda1 */
 };
 
 static const struct {
@@ -48,6 +49,8 @@ static const struct {
 	{ "/dev/vdb", "/dev/vdb", 'b', 254, 16 },
 	{ "/dev/vg/lv1", "/dev/dm-0", 'b', 253, 0 },
 	{ "/dev/dm-0", "/dev/dm-0", 'b', 253, 0 },
+	{ "/dev/unknown", "/dev/unknown", 'b', 99, 9 },
+	{ "/dev/mapper/overroot", "/dev/dm-9", 'b', 253, 9 },
 	{ "/dev/vg/home", "/dev/dm-1", 'b', 253, 1 },
 	{ "/dev/vg/db", "/dev/dm-2", 'b', 253, 2 },
 	{ "/dev/loop0", "/dev/loop0", 'b', 7, 0 },
@@ -247,7 +250,7 @@ static const struct row {
 	    NULL, "cpupool gold is not one the policy allows" },
 	{ "1 TiB of memory", "{\"c_info\":{\"name\":\"g\"},\"b_info\":"
 	    "{\"max_memkb\":1073741824}}", NULL,
-	    "1073741824 KiB of memory asked, this host allows 8388608 KiB" },
+	    "KiB of memory asked, this host allows 8388608 KiB" },
 	{ "a 1 TiB shadow pool", BI("\"shadow_memkb\":1073741824"), NULL,
 	    "b_info.shadow_memkb 1073741824 is more than" },
 	{ "memory over the policy's MaxMemory", BI("\"video_memkb\":0"),
@@ -262,6 +265,28 @@ static const struct row {
 	    "b_info.max_maptrack_frames is 100000" },
 	{ "a negative vCPU count", BI("\"max_vcpus\":-1"), NULL,
 	    "b_info.max_vcpus is -1" },
+	{ "a vif taking over dom0's eth0", NIC("\"ifname\":\"eth0\""), NULL,
+	    "nics[0]: ifname \"eth0\": dom0 names its vifs" },
+	{ "a vif shrinking the bridge's mtu", NIC("\"mtu\":68"), NULL,
+	    "nics[0]: mtu 68, below 1280" },
+	{ "a multicast mac", NIC("\"mac\":\"01:00:5e:00:00:01\""), NULL,
+	    "mac 01:00:5e:00:00:01 is a multicast address" },
+	{ "dom0's I/O memory", BI("\"iomem\":[{\"start\":0,\"number\":"
+	    "1048576}]"), NULL, "b_info.iomem: a guest's access to dom0's "
+	    "hardware" },
+	{ "dom0's I/O ports", BI("\"ioports\":[{\"first\":0,\"number\":"
+	    "65536}]"), NULL, "b_info.ioports:" },
+	{ "dom0's IRQs", BI("\"irqs\":[1,4]"), NULL, "b_info.irqs:" },
+	{ "event channels at libxl's default over the policy's",
+	    BI("\"max_vcpus\":1"), "MaxEventChannels 100\n",
+	    "a limit left at its default is above this host's" },
+	{ "a block device sysfs does not show", DISK("/dev/unknown"), NULL,
+	    "sysfs does not show" },
+	{ "a dm device over dom0's root", DISK("/dev/mapper/overroot"), NULL,
+	    "dm-9 is built on vda1, which is mounted" },
+	{ "the default shadow pool of 128 vCPUs past MaxMemory",
+	    BI("\"max_vcpus\":128"), "MaxMemory 256M\n",
+	    "this host allows 262144 KiB" },
 	/* shapes */
 	{ "nesting 40 deep", "{\"c_info\":{\"name\":\"g\"},\"x\":"
 	    "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]"
@@ -319,6 +344,7 @@ main(void)
 	blks[1].parent = blks[2].parent = blks[3].parent = blks[0].dev;
 	blks[12].dev = makedev(8, 33);
 	blks[12].parent = blks[11].dev;
+	blks[13].under[0] = blks[1].dev;
 	swap_dev[0] = makedev(254, 1);
 	memset(&f, 0, sizeof(f));
 	f.mem_kb = 8 << 20;
