@@ -160,23 +160,6 @@ start_trickle() {
 	[ "$status" -eq 100 ]
 }
 
-# stream-recv --listen 127.0.0.1:0 in the background; sets RPID and PORT.
-start_recv() {	# start_recv OUT ERR [OPTIONS]
-	local out=$1 err=$2 i
-	shift 2
-	: >"$err"	# before sed reads it: the background shell may be late
-	stream-recv --listen 127.0.0.1:0 "$@" >"$out" 2>"$err" 3>&- &
-	RPID=$!
-	BGPIDS="${BGPIDS:-} $RPID"
-	for i in $(seq 100); do
-		PORT=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$err")
-		[ -n "$PORT" ] && return 0
-		sleep 0.05
-	done
-	cat "$err"
-	return 1
-}
-
 @test "limits: with the defaults, a slow but real sender (32 KiB/s) and one that pauses inside --timeout get through" {
 	# twice the default --min-rate, judged over a --timeout of 2 s
 	head -c 160K /dev/urandom >"$T/rand"

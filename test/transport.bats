@@ -31,23 +31,6 @@ make_stream() {	# make_stream SIZE [ZERO_PCT]
 	simdom destroy s
 }
 
-# stream-recv --listen 127.0.0.1:0 in the background; sets RPID and PORT.
-start_recv() {	# start_recv OUT ERR [OPTIONS]
-	local out=$1 err=$2 i
-	shift 2
-	: >"$err"	# before sed reads it: the background shell may be late
-	stream-recv --listen 127.0.0.1:0 "$@" >"$out" 2>"$err" 3>&- &
-	RPID=$!
-	BGPIDS="${BGPIDS:-} $RPID"
-	for i in $(seq 100); do
-		PORT=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$err")
-		[ -n "$PORT" ] && return 0
-		sleep 0.05
-	done
-	cat "$err"
-	return 1
-}
-
 # The offset of LZ4 frame N (from 0) in a stream-send output.
 frame_offset() {	# frame_offset FILE N
 	python3 - "$1" "$2" <<'EOF'

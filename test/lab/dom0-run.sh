@@ -76,7 +76,8 @@ fi
 kill $MON
 xl destroy labguest 2>/dev/null
 # lab.keep_save=1: the real xl save file, for debugging on the host
-[ "${LAB_KEEP_SAVE:-0}" = 1 ] && cp $LAB_WORK/labguest.save $S/out/ 2>/dev/null
+[ "${LAB_KEEP_SAVE:-0}" = 1 ] && { cp $LAB_WORK/labguest.save $S/out/ ||
+    cp $LAB_WORK/labguest.save.head $S/out/labguest.save; } 2>/dev/null
 xl dmesg > $S/out/xl-dmesg.txt 2>&1
 dmesg > $S/out/dom0-dmesg.txt 2>&1
 cp /var/log/xen/console/* /var/log/xen/*.log $S/out/ 2>/dev/null
