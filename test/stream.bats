@@ -183,7 +183,7 @@ expect_refused() {	# expect_refused FILE PATTERN
 	done
 	# and a damaged copy differs where it was damaged: cmp can fail
 	python3 "$STREAMTOOL" mutate "$T/dump" pfn-past-end "$T/bad"
-	! cmp -s -n "$keep" "$T/bad" "$T/out.pipes"
+	! cmp -s -n "$keep" "$T/bad" "$T/out.pipes" || false
 }
 
 @test "stream: a damaged stream into dirty-track is refused with one line, between pipes and between files; the source runs on" {

@@ -58,5 +58,5 @@ live_ours() {
 	xl destroy $G
 	[ -z "$(xenstore-list /local/domain/0/backend/vbd/$id 2>/dev/null)" ]
 	[ -z "$(xenstore-list /local/domain/0/backend/vif/$id 2>/dev/null)" ]
-	! ip link show vif$id.0 2>/dev/null
+	! ip link show vif$id.0 2>/dev/null || false
 }

@@ -13,7 +13,7 @@ export LAB_GUEST=${LAB_GUEST:-pvh}
 export LAB_WORK=/tmp/lab
 mkdir -p $LAB_WORK
 cp $S/guest/vmlinuz $S/guest/initrd.gz $LAB_WORK/
-cd $LAB_WORK
+cd $LAB_WORK || exit 1
 # lab.split=1: dom0 alone on CPU 0, the guests on CPU 1 (cpupool
 # $LAB_POOL), which create_guest puts in their configs (README, pitfalls).
 export LAB_POOL=guests
