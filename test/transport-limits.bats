@@ -15,10 +15,7 @@ setup() {
 }
 
 teardown() {
-	local p
-	for p in ${BGPIDS:-}; do
-		kill "$p" 2>/dev/null || true
-	done
+	kill_bg
 	teardown_sim
 }
 

@@ -15,10 +15,7 @@ setup() {
 }
 
 teardown() {
-	local p
-	for p in ${BGPIDS:-}; do
-		kill "$p" 2>/dev/null || true
-	done
+	kill_bg
 	teardown_sim
 	[ -z "$NSA" ] || ip netns del "$NSA" 2>/dev/null || true
 	[ -z "$NSB" ] || ip netns del "$NSB" 2>/dev/null || true

@@ -101,3 +101,11 @@ start_recv() {	# start_recv OUT ERR [OPTIONS]
 	cat "$err"
 	return 1
 }
+
+# Kill what start_recv (and tests) put in the background (teardown).
+kill_bg() {
+	local p
+	for p in ${BGPIDS:-}; do
+		kill "$p" 2>/dev/null || true
+	done
+}
