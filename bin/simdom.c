@@ -14,6 +14,7 @@
 #include "cli.h"
 #include "err.h"
 #include "sim.h"
+#include "stream_format.h"
 
 #define USAGE \
 	"simdom create name --memory size [--dirty-rate rate] " \

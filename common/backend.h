@@ -18,8 +18,6 @@
 #include <stdint.h>
 
 #define DOM_NAME_MAX	64	/* including the NUL */
-/* Refuse guests larger than 1 TiB: bounds every pfn when a stream names no size. */
-#define DOM_PAGES_MAX	(1ULL << 28)
 /*
  * What a domain handed over is called (as xl migrate names it): the sender
  * renames its copy before the go, and a same-host receiver renames a

@@ -10,6 +10,7 @@
 
 #include "cli.h"
 #include "err.h"
+#include "version.h"
 
 extern const char *__progname;
 

@@ -24,8 +24,6 @@
 #define EX_USAGE	100
 #define EX_SYS		111
 
-#define XENPIPE_VERSION	"0.1.0"
-
 /* "prog: msg" on stderr, then exit(code). */
 void die(int code, const char *fmt, ...)
     __attribute__((format(printf, 2, 3), noreturn));

@@ -8,10 +8,10 @@
 #include <yajl/yajl_gen.h>
 #include <yajl/yajl_tree.h>
 
-#include "cli.h"
 #include "config.h"
 #include "err.h"
 #include "stream_format.h"
+#include "version.h"
 
 static int
 gen_str(yajl_gen g, const char *s)

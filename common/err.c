@@ -6,6 +6,8 @@
 
 #include "err.h"
 
+volatile sig_atomic_t xp_interrupted;
+
 static char errmsg[sizeof(((struct xp_saved *)0)->msg)] = "unknown error";
 static enum xp_errclass errcls = XE_SYS;
 

@@ -12,6 +12,7 @@
 #include "config.h"
 #include "err.h"
 #include "policy.h"
+#include "stream_format.h"
 
 #define SCRIPT_DIR	"/etc/xen/scripts"
 #define STREAM_SLACK	(16ULL << 20)	/* headers, vCPUs, a small guest */

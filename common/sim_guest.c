@@ -30,6 +30,7 @@
 #include "err.h"
 #include "fault.h"
 #include "sim.h"
+#include "stream_format.h"
 
 #define PAGE		4096u
 #define PAGE_WORDS	(PAGE / 8)

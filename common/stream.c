@@ -15,7 +15,6 @@
 #include <unistd.h>
 #include <endian.h>
 
-#include "backend.h"
 #include "err.h"
 #include "stream.h"
 
@@ -26,8 +25,6 @@
 #if __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
 #error "xenpipe writes and reads little-endian streams on little-endian hosts only"
 #endif
-
-volatile sig_atomic_t xp_interrupted;
 
 static const char *const xc_names[] = {
 	[REC_TYPE_END] = "END",

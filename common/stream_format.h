@@ -16,6 +16,8 @@
 
 #define XP_PAGE_SHIFT		12
 #define XP_PAGE_SIZE		(1u << XP_PAGE_SHIFT)
+/* Refuse guests larger than 1 TiB: bounds every pfn when a stream names no size. */
+#define DOM_PAGES_MAX		(1ULL << 28)
 
 /* libxenguest refuses records over this; so do we, before allocating. */
 #define REC_LENGTH_MAX		(128u << 20)
