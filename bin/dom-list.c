@@ -21,7 +21,6 @@ type_str(uint32_t t)
 	    "pv" : "?";
 }
 
-/* A JSON string; names come from xenstore, so escape everything odd. */
 static const char *
 logdirty_str(int logdirty, const char *on, const char *off, const char *unknown)
 {

@@ -2,10 +2,12 @@
  * save.h - the sending side: a domain's memory and state as records on a
  * stream.  The stages of a migration are separate programs, so the steps
  * are separate calls:
- *   mem-dump     save_begin, [logdirty on], save_all_pages
+ *   mem-dump     save_begin, [logdirty on], save_all_pages, save_stage_mark
+ *   dirty-track  save_copy_input, precopy_run (precopy.h), save_stage_mark
  *   dom-suspend  cold: save_begin, save_all_pages, save_finish
  *                live: save_copy_input, save_dirty_pages, save_finish
- * Callers: bin/mem-dump.c, bin/dom-suspend.c (and dirty-track later).
+ * Callers: bin/mem-dump.c, bin/dirty-track.c, bin/dom-suspend.c,
+ * precopy.c.
  */
 #ifndef XENPIPE_SAVE_H
 #define XENPIPE_SAVE_H

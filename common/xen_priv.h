@@ -51,7 +51,7 @@ int xen_write_context(struct dom *d, struct sw *sw);
 /*
  * Records between STATIC_DATA_END and the first page: X86_PV_P2M_FRAMES
  * for a PV guest (libxenguest's restore needs it before any PAGE_DATA);
- * nothing for HVM.  Wants a backend op called by save_begin.
+ * nothing for HVM.
  */
 int xen_write_start(struct dom *d, struct sw *sw);
 /* Frees d->save; called by xen_close. */
