@@ -178,7 +178,8 @@ disk() {	# disk PATH [SCRIPT]: python that gives c one disk
 	u_src=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["c_info"]["uuid"])' "$T/c.json")
 	stream-info --config "$T/copy" >"$T/copy.json"
 	u_copy=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["c_info"]["uuid"])' "$T/copy.json")
-	[ -n "$u_src" ] && [ -n "$u_copy" ]
+	[ -n "$u_src" ]
+	[ -n "$u_copy" ]
 	[ "$u_src" != "$u_copy" ]
 	simdom check copy
 }

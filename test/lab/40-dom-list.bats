@@ -13,7 +13,8 @@ setup() {
 	[ "$status" -eq 0 ]
 	xlid=$(xl list | awk -v g=$G '$1 == g { print $2 }')
 	id=$(echo "$output" | awk -v g=$G '$1 == g { print $2 }')
-	[ -n "$xlid" ] && [ "$id" = "$xlid" ]
+	[ -n "$xlid" ]
+	[ "$id" = "$xlid" ]
 	pages=$(echo "$output" | awk -v g=$G '$1 == g { print $3 }')
 	[ "$pages" -gt 0 ]
 	fig "dom-list: $G id $id (xl list: $xlid), $pages pages"

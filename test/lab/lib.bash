@@ -107,7 +107,9 @@ op_pause() {
 keep_running() {
 	local b0 c0 t0 p0 w0 t c ticks
 	b0=$(xsr boot_id) c0=$(xsr counter) t0=$(mg ticks) p0=$(mg pauses) w0=$(mg writes)
-	[ -n "$b0" ] && [ -n "$c0" ] && [ -n "$t0" ]
+	[ -n "$b0" ] || { fig "no boot id before: $*"; return 1; }
+	[ -n "$c0" ] || { fig "no counter before: $*"; return 1; }
+	[ -n "$t0" ] || { fig "no memguard ticks before: $*"; return 1; }
 	t=$(now)
 	"$@"
 	fig "$*: took $(since $t)s"
