@@ -30,24 +30,36 @@ endif
 
 DEB_PKGS = build-essential libxen-dev liblz4-dev lz4 libyajl-dev bats python3 iproute2 time
 
+# common/: the library, which never prints or exits; ui/: the programs'
+# side of it (messages, exit statuses, the progress line), which does.
 COMMON_SRC = $(wildcard common/*.c)
 COMMON_OBJ = $(COMMON_SRC:common/%.c=$(B)/obj/%.o)
+UI_SRC	= $(wildcard ui/*.c)
+UI_OBJ	= $(UI_SRC:ui/%.c=$(B)/obj-ui/%.o)
 PROGS	= $(patsubst bin/%.c,%,$(wildcard bin/*.c))
 SCRIPTS	= $(patsubst bin/%.sh,%,$(wildcard bin/*.sh))
 BINS	= $(PROGS:%=$(B)/%) $(SCRIPTS:%=$(B)/%)
-HDRS	= $(wildcard common/*.h)
+HDRS	= $(wildcard common/*.h ui/*.h)
 
 all: $(BINS)
 
 $(B)/obj/%.o: common/%.c $(HDRS) | $(B)/obj
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
+$(B)/obj-ui/%.o: ui/%.c $(HDRS) | $(B)/obj-ui
+	$(CC) $(ALL_CFLAGS) -Iui -c -o $@ $<
+
 $(B)/libxenpipe.a: $(COMMON_OBJ)
 	rm -f $@
 	ar rcs $@ $^
 
-$(B)/%: bin/%.c $(B)/libxenpipe.a $(HDRS)
-	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(B)/libxenpipe.a $(LDLIBS)
+$(B)/libxenpipe-ui.a: $(UI_OBJ)
+	rm -f $@
+	ar rcs $@ $^
+
+$(B)/%: bin/%.c $(B)/libxenpipe-ui.a $(B)/libxenpipe.a $(HDRS)
+	$(CC) $(ALL_CFLAGS) -Iui $(LDFLAGS) -o $@ $< $(B)/libxenpipe-ui.a \
+	    $(B)/libxenpipe.a $(LDLIBS)
 
 $(B)/%: bin/%.sh
 	install -m 755 $< $@
@@ -59,7 +71,7 @@ units: $(UNITS)
 $(B)/test-%: test/unit/%.c $(B)/libxenpipe.a $(HDRS)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(B)/libxenpipe.a $(LDLIBS)
 
-$(B)/obj:
+$(B)/obj $(B)/obj-ui:
 	mkdir -p $@
 
 # The verifier comes from Debian's xen-utils-4.17, unpacked, not installed:

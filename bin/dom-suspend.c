@@ -31,6 +31,7 @@
 #include "handover.h"
 #include "progress.h"
 #include "save.h"
+#include "srcguard.h"
 #include "stream.h"
 
 #define USAGE "dom-suspend [-cv] [-f libxc|libxl|xl] " \
@@ -47,13 +48,14 @@ empty_is_pipe(int fd)
 }
 
 /*
- * The input, and whose clean-up this is.  mem-dump -l and dirty-track end
+ * The input, and the guard of the source.  mem-dump -l and dirty-track end
  * with log-dirty on and the guest throttled, for this last stage to turn
- * off: whatever way dom-suspend fails, it turns them off on the domain its
- * input stream is of (upstream stages that have not finished yet see
- * their output break and turn them off themselves; twice does no harm).
- * A failure before the domain is open reads the headers first if need be,
- * to know whether there is such a stream.
+ * off: whatever way dom-suspend fails, the guard turns them off on the
+ * domain its input stream is of (its config names it; a libxc or libxl
+ * stream does not: the operand then).  Upstream stages that have not
+ * finished yet see their output break and turn them off themselves; twice
+ * does no harm.  A failure before the domain is open reads the headers
+ * first if need be, to know whether there is such a stream.
  */
 static struct {
 	const char *dom;		/* the operand, once known */
@@ -62,11 +64,16 @@ static struct {
 	int looked;			/* the headers were read */
 	int rc;				/* sr_headers(), or 0 for a terminal */
 	int live;			/* a stream from the stages upstream */
+	char of[DOM_NAME_MAX];		/* the domain its config names, or "" */
 } in;
+
+static struct srcguard guard;
 
 static int
 look_input(void)
 {
+	struct dom_config cfg;
+
 	if (in.looked)
 		return in.rc;
 	in.looked = 1;
@@ -76,51 +83,15 @@ look_input(void)
 		return in.rc = -1;
 	in.rc = sr_headers(in.sr, &in.h);
 	in.live = in.rc == 1;
-	return in.rc;
-}
-
-/*
- * Turn off log-dirty and lift the throttle of the domain the live input is
- * of (its config names it; a libxc or libxl stream does not: the operand
- * then): d, open as dname, when that is the one, else looked up.
- */
-static void
-undo_upstream(const struct backend *be, struct dom *d, const char *dname)
-{
-	struct dom_config cfg;
-	struct dom *own = NULL;
-	const char *name = NULL;
-
 	if (!in.live)
-		return;
+		return in.rc;
 	memset(&cfg, 0, sizeof(cfg));
 	if (in.h.json != NULL && config_from_json(in.h.json, in.h.json_len,
-	    &cfg) == 0 && cfg.name[0] != '\0')
-		name = cfg.name;
-	if (d != NULL && (name == NULL || dname == NULL ||
-	    strcmp(name, dname) == 0)) {
-		if (dname != NULL)
-			name = dname;
-	} else {
-		if (name == NULL && (name = in.dom) == NULL)
-			return;
-		if (be->open(name, &own) < 0) {
-			warnmsg("%s: %s: cannot turn its log-dirty off or lift "
-			    "its throttle: %s", be->name, name, xp_errmsg());
-			return;
-		}
-		d = own;
-	}
-	if (name == NULL)
-		name = in.dom;
-	if (be->logdirty(d, LOGDIRTY_DISABLE, NULL) < 0)
-		warnmsg("%s: %s: log-dirty is left on: %s", be->name, name,
-		    xp_errmsg());
-	if (be->throttle(d, 100) < 0)
-		warnmsg("%s: %s: the throttle is left on: %s", be->name, name,
-		    xp_errmsg());
-	if (own != NULL)
-		be->close(own);
+	    &cfg) == 0)
+		snprintf(in.of, sizeof(in.of), "%s", cfg.name);
+	sg_init(&guard, guard.be, in.of[0] != '\0' ? in.of : in.dom);
+	sg_adopt(&guard, SG_LOGDIRTY | SG_THROTTLE);
+	return in.rc;
 }
 
 /*
@@ -137,8 +108,11 @@ leave(const struct backend *be, int code)
 	fflush(stdout);
 	if (!in.looked && empty_is_pipe(STDIN_FILENO) && poll(&pfd, 1, 0) < 1)
 		exit(code);
-	if (look_input() == 1 && (be != NULL || (be = backend_get()) != NULL))
-		undo_upstream(be, NULL, NULL);
+	if (look_input() == 1) {
+		if (guard.be == NULL)
+			guard.be = be;
+		sg_undo(&guard, warnline);
+	}
 	exit(code);
 }
 
@@ -215,8 +189,20 @@ hand_over(const struct backend *be, struct dom **d, char *name, size_t len,
 	return res.local ? EX_STATE : EX_SYS;
 }
 
-int
-main(int argc, char **argv)
+struct opts {
+	enum stream_fmt fmt;
+	const char *replies;		/* --handshake, or NULL */
+	int reply_fd;
+	int timeout_ms;
+	int cflag, vflag, fflag;
+};
+
+/*
+ * The options and the operand.  A bad option does not stop the parse: the
+ * operand is still wanted, to undo the stages upstream (leave).
+ */
+static const char *
+parse_args(int argc, char **argv, struct opts *o)
 {
 	static const struct option longopts[] = {
 		{ "checkpoint", no_argument, NULL, 'c' },
@@ -226,45 +212,33 @@ main(int argc, char **argv)
 		{ "verbose", no_argument, NULL, 'v' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const struct backend *be;
-	struct dom *d = NULL;
-	struct dom_info info;
-	struct save *s = NULL;
-	enum stream_fmt fmt = FMT_XL;
-	uint64_t *bitmap = NULL, t0, v;
-	char name[DOM_NAME_MAX + sizeof(DOM_AWAY_SUFFIX)], bad[256] = "";
-	const char *replies = NULL, *dname = NULL;
-	int cflag = 0, vflag = 0, fflag = 0, live = 0, suspended = 0;
-	int reply_fd = -1, timeout_ms = 300000, tflag = 0, ch, rc, code = 0;
-	int badopt = 0;
+	char bad[256] = "";
+	uint64_t v;
+	int tflag = 0, badopt = 0, ch;
 
-	cli_common(argc, argv, USAGE);
-	/* from here on a signal is a failure like any other: it cleans up */
-	cli_catch_signals();
-	/* a bad option does not stop the parse: the operand is still wanted */
 	while ((ch = getopt_long(argc, argv, "cf:v", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'c':
-			cflag = 1;
+			o->cflag = 1;
 			break;
 		case 'f':
-			if (fmt_parse(optarg, &fmt) < 0 && bad[0] == '\0')
+			if (fmt_parse(optarg, &o->fmt) < 0 && bad[0] == '\0')
 				snprintf(bad, sizeof(bad), "%s", xp_errmsg());
-			fflag = 1;
+			o->fflag = 1;
 			break;
 		case 'H':
-			replies = optarg;
+			o->replies = optarg;
 			break;
 		case 't':
 			if (parse_u64(optarg, 1, 86400, &v) == 0)
-				timeout_ms = v * 1000;
+				o->timeout_ms = v * 1000;
 			else if (bad[0] == '\0')
 				snprintf(bad, sizeof(bad), "--timeout: %s",
 				    xp_errmsg());
 			tflag = 1;
 			break;
 		case 'v':
-			vflag = 1;
+			o->vflag = 1;
 			break;
 		default:
 			badopt = 1;
@@ -276,28 +250,28 @@ main(int argc, char **argv)
 		in.dom = argv[0];
 	if (bad[0] != '\0')
 		fail(NULL, EX_USAGE, "%s", bad);
-	if (badopt || argc != 1 || (tflag && replies == NULL))
+	if (badopt || argc != 1 || (tflag && o->replies == NULL))
 		usage();
-	snprintf(name, sizeof(name), "%s", argv[0]);
-	if (cflag && replies != NULL)
+	if (o->cflag && o->replies != NULL)
 		fail(NULL, EX_USAGE, "-c keeps the domain running: there is "
 		    "nothing to hand over (--handshake)");
 	/*
 	 * Opened first, and without waiting for a writer: the stage that
 	 * writes it (a FIFO) may block in its open until we do.
 	 */
-	if (replies != NULL && (reply_fd = open(replies, O_RDONLY |
+	if (o->replies != NULL && (o->reply_fd = open(o->replies, O_RDONLY |
 	    O_NONBLOCK | O_CLOEXEC)) < 0)
-		fail(NULL, EX_SYS, "--handshake %s: %s", replies,
+		fail(NULL, EX_SYS, "--handshake %s: %s", o->replies,
 		    strerror(errno));
-	if (isatty(STDOUT_FILENO))
-		fail(NULL, EX_USAGE, "refusing to write a stream to a "
-		    "terminal; redirect stdout to a file or a pipe");
-	if ((be = backend_get()) == NULL)
-		fail(NULL, xp_exit_code(), "%s", xp_errmsg());
-	t0 = now_ns();
+	return argv[0];
+}
 
-	rc = look_input();
+/* stdin: a live stream (1), nothing (0: a cold save), or it exits. */
+static int
+take_input(const struct backend *be, struct opts *o)
+{
+	int rc = look_input();
+
 	if (rc < 0 && in.sr == NULL)
 		fail(be, xp_exit_code(), "%s: %s", be->name, xp_errmsg());
 	if (rc < 0)
@@ -312,13 +286,103 @@ main(int argc, char **argv)
 		fail(be, EX_STREAM, "stdin is an empty pipe: the stage before "
 		    "wrote nothing (did it fail?); for a cold save give no "
 		    "input: </dev/null");
-	live = in.live;
-	if (live && fflag && fmt != in.h.fmt)
+	if (!in.live)
+		return 0;
+	if (o->fflag && o->fmt != in.h.fmt)
 		fail(be, EX_USAGE, "-f %s, but the input stream is in %s "
-		    "format", fmt_name(fmt), fmt_name(in.h.fmt));
-	if (live)
-		fmt = in.h.fmt;
-	if (be->open(argv[0], &d) < 0)
+		    "format", fmt_name(o->fmt), fmt_name(in.h.fmt));
+	o->fmt = in.h.fmt;
+	return 1;
+}
+
+/*
+ * From the stream upstream (live) or from nothing (cold), through the
+ * suspend, to END.  The domain is left suspended, log-dirty off.
+ */
+static int
+save_to_end(const struct backend *be, struct dom *d, struct save *s,
+    const struct dom_info *info, int live)
+{
+	uint64_t *bitmap = NULL;
+	size_t words = (info->nr_pages + 63) / 64;
+
+	if (live) {
+		if ((bitmap = calloc(words, sizeof(uint64_t))) == NULL) {
+			xp_seterr(XE_SYS, "dirty bitmap");
+			goto err;
+		}
+		if (save_copy_input(s, in.sr, &in.h) < 0)
+			goto err;
+	}
+	if (info->state == DOM_RUNNING) {
+		trace_point("suspending %s", info->name);
+		if (sg_suspend(&guard) < 0)
+			goto err;
+		trace_point("suspended");
+		/* a signal in the wait: the suspend is ours to undo now */
+		if (xp_interrupted) {
+			errno = 0;
+			xp_seterr(XE_SYS, "%s: interrupted while suspending it",
+			    info->name);
+			goto err;
+		}
+	}
+	/* dirty-track leaves its throttle on until the guest is suspended */
+	if (sg_lift(&guard, SG_THROTTLE) < 0)
+		warnmsg("%s: %s: the throttle is left on: %s", be->name,
+		    info->name, xp_errmsg());
+	if (live) {
+		if (be->logdirty(d, LOGDIRTY_CLEAN, bitmap) < 0)
+			goto err;
+		trace_point("last dirty bitmap read");
+		/* fault injection, to prove the tests catch a lost dirty page */
+		if (fault_on("drop-final-dirty"))
+			memset(bitmap, 0, words * sizeof(uint64_t));
+		if (save_dirty_pages(s, bitmap) < 0)
+			goto err;
+	} else if (save_begin(s) < 0 || save_all_pages(s, 0) < 0)
+		goto err;
+	trace_point("pages sent");
+	if (save_finish(s) < 0)
+		goto err;
+	trace_point("END sent");
+	if (sg_lift(&guard, SG_LOGDIRTY) < 0)
+		warnmsg("%s: %s: log-dirty is left on: %s", be->name,
+		    info->name, xp_errmsg());
+	free(bitmap);
+	return 0;
+err:
+	free(bitmap);
+	return -1;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct opts o = { .fmt = FMT_XL, .reply_fd = -1, .timeout_ms = 300000 };
+	const struct backend *be;
+	struct dom *d = NULL;
+	struct dom_info info;
+	struct save *s = NULL;
+	char name[DOM_NAME_MAX + sizeof(DOM_AWAY_SUFFIX)];
+	const char *dom;
+	uint64_t t0;
+	int live, code = 0;
+
+	cli_common(argc, argv, USAGE);
+	/* from here on a signal is a failure like any other: it cleans up */
+	cli_catch_signals();
+	dom = parse_args(argc, argv, &o);
+	snprintf(name, sizeof(name), "%s", dom);
+	if (isatty(STDOUT_FILENO))
+		fail(NULL, EX_USAGE, "refusing to write a stream to a "
+		    "terminal; redirect stdout to a file or a pipe");
+	if ((be = backend_get()) == NULL)
+		fail(NULL, xp_exit_code(), "%s", xp_errmsg());
+	guard.be = be;
+	t0 = now_ns();
+	live = take_input(be, &o);
+	if (be->open(dom, &d) < 0)
 		fail(be, xp_exit_code(), "%s: %s", be->name, xp_errmsg());
 	if (be->info(d, &info) < 0)
 		goto err;
@@ -328,63 +392,25 @@ main(int argc, char **argv)
 		goto err;
 	}
 	snprintf(name, sizeof(name), "%s", info.name);
-	dname = info.name;
-	if (replies != NULL && handover_check(be, info.name) < 0)
+	/* a stream of another domain: save_copy_input refuses it */
+	if (!live || in.of[0] == '\0' || strcmp(in.of, info.name) == 0)
+		sg_bind(&guard, d, info.name);
+	if (o.replies != NULL && handover_check(be, info.name) < 0)
 		goto err;
-	if ((s = save_open(be, d, STDOUT_FILENO, fmt)) == NULL)
+	if ((s = save_open(be, d, STDOUT_FILENO, o.fmt)) == NULL ||
+	    save_to_end(be, d, s, &info, live) < 0)
 		goto err;
-
-	if (live) {
-		bitmap = calloc((info.nr_pages + 63) / 64, sizeof(uint64_t));
-		if (bitmap == NULL) {
-			xp_seterr(XE_SYS, "dirty bitmap");
-			goto err;
-		}
-		if (save_copy_input(s, in.sr, &in.h) < 0)
-			goto err;
-	}
-	if (info.state == DOM_RUNNING) {
-		trace_point("suspending %s", info.name);
-		if (be->suspend(d) < 0)
-			goto err;
-		suspended = 1;
-		trace_point("suspended");
-		/* a signal in the wait: the suspend is ours to undo now */
-		if (xp_interrupted) {
-			errno = 0;
-			xp_seterr(XE_SYS, "%s: interrupted while suspending it",
-			    info.name);
-			goto err;
-		}
-	}
-	/* dirty-track leaves its throttle on until the guest is suspended */
-	if (live)
-		be->throttle(d, 100);
-	if (live) {
-		if (be->logdirty(d, LOGDIRTY_CLEAN, bitmap) < 0)
-			goto err;
-		trace_point("last dirty bitmap read");
-		/* fault injection, to prove the tests catch a lost dirty page */
-		if (fault_on("drop-final-dirty"))
-			memset(bitmap, 0, (info.nr_pages + 63) / 64 * 8);
-		if (save_dirty_pages(s, bitmap) < 0)
-			goto err;
-	} else if (save_begin(s) < 0 || save_all_pages(s, 0) < 0)
-		goto err;
-	trace_point("pages sent");
-	if (save_finish(s) < 0)
-		goto err;
-	trace_point("END sent");
-	if (live)
-		be->logdirty(d, LOGDIRTY_DISABLE, NULL);
-	if (replies != NULL) {
-		code = hand_over(be, &d, name, sizeof(name), reply_fd,
-		    timeout_ms, vflag);
+	if (o.replies != NULL) {
+		code = hand_over(be, &d, name, sizeof(name), o.reply_fd,
+		    o.timeout_ms, o.vflag);
+		sg_bind(&guard, d, name);
 		goto err;	/* not handed over: resume it */
 	}
-	if (cflag && be->resume(d) < 0)
+	if (o.cflag && sg_lift(&guard, SG_SUSPEND) < 0)
 		goto err;
-	if (vflag) {
+	/* without -c the domain stays suspended: the save's outcome */
+	sg_keep(&guard);
+	if (o.vflag) {
 		const struct sw_stats *st = save_stats(s);
 
 		warnmsg("%s %s: %" PRIu64 " pages with data, %"
@@ -392,10 +418,9 @@ main(int argc, char **argv)
 		    live ? "live" : "cold", info.name,
 		    st->pages_data, st->pages_zero, st->bytes,
 		    (now_ns() - t0) / 1e9,
-		    cflag ? "running" : "left suspended");
+		    o.cflag ? "running" : "left suspended");
 	}
 	save_close(s);
-	free(bitmap);
 	sr_free(in.sr);
 	be->close(d);
 	return 0;
@@ -404,14 +429,8 @@ err:
 	if (code == 0)
 		code = xp_exit_code();
 	warnmsg("%s: %s", be->name, xp_errmsg());
-	undo_upstream(be, d, dname);
-	if (suspended && be->resume(d) < 0)
-		warnmsg("%s: could not resume %s: %s", be->name, name,
-		    xp_errmsg());
-	else if (suspended)
-		warnmsg("%s resumed", name);
+	sg_undo(&guard, warnline);
 	save_close(s);
-	free(bitmap);
 	sr_free(in.sr);
 	be->close(d);
 	return code;

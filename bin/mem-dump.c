@@ -13,6 +13,7 @@
 #include "cli.h"
 #include "err.h"
 #include "save.h"
+#include "srcguard.h"
 #include "stream.h"
 
 #define USAGE "mem-dump [-l] [-f libxc|libxl|xl] DOM"
@@ -28,8 +29,9 @@ main(int argc, char **argv)
 	const struct backend *be;
 	struct dom *d = NULL;
 	struct save *s = NULL;
+	struct srcguard g = { .held = 0 };
 	enum stream_fmt fmt = FMT_XL;
-	int lflag = 0, logdirty_on = 0, ch, code;
+	int lflag = 0, ch, code;
 
 	cli_common(argc, argv, USAGE);
 	while ((ch = getopt_long(argc, argv, "f:l", longopts, NULL)) != -1) {
@@ -55,24 +57,24 @@ main(int argc, char **argv)
 	cli_catch_signals();
 	if (be->open(argv[0], &d) < 0)
 		die_xp(be->name);
+	sg_init(&g, be, argv[0]);
+	sg_bind(&g, d, NULL);
 	if ((s = save_open(be, d, STDOUT_FILENO, fmt)) == NULL)
 		goto err;
-	if (lflag) {
-		if (be->logdirty(d, LOGDIRTY_ENABLE, NULL) < 0)
-			goto err;
-		logdirty_on = 1;
-	}
+	if (lflag && sg_logdirty_on(&g) < 0)
+		goto err;
 	if (save_begin(s) < 0 || save_all_pages(s, lflag) < 0 ||
 	    save_stage_mark(s) < 0)
 		goto err;
+	/* log-dirty stays on for dirty-track and dom-suspend */
+	sg_keep(&g);
 	save_close(s);
 	be->close(d);
 	return 0;
 err:
 	code = xp_exit_code();
 	warnmsg("%s: %s", be->name, xp_errmsg());
-	if (logdirty_on)
-		be->logdirty(d, LOGDIRTY_DISABLE, NULL);
+	sg_undo(&g, warnline);
 	save_close(s);
 	be->close(d);
 	return code;

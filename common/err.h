@@ -1,7 +1,8 @@
 /*
  * err.h - how common/ reports failure: a function returns -1 and leaves one
  * line in xp_err, with a class that bin/ turns into an exit status.
- * common/ never prints and never exits; bin/ prints xp_errmsg() and exits.
+ * common/ never prints and never exits (test/library.bats checks); bin/
+ * and ui/ print xp_errmsg() and exit.
  */
 #ifndef XENPIPE_ERR_H
 #define XENPIPE_ERR_H
@@ -24,7 +25,7 @@ const char *xp_errmsg(void);
 /*
  * Control and non-ASCII bytes of s become '?': a message may quote the
  * stream, and a terminal must not take it for escape sequences.  Every
- * message is scrubbed on its way in (and cli.c's on their way out).
+ * message is scrubbed on its way in (and ui/cli.c's on their way out).
  */
 void xp_scrub(char *s);
 enum xp_errclass xp_errclass(void);

@@ -1,9 +1,7 @@
 /* precopy.c - pre-copy rounds and their policy; see precopy.h. */
 #include <inttypes.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "err.h"
 #include "precopy.h"
@@ -18,17 +16,6 @@
 #define FEW_PAGES	50
 /* Throttle steps (percent of CPU left to the guest), as auto-converge. */
 static const unsigned int throttle_steps[] = { 100, 60, 35, 20, 10, 5, 2, 1 };
-
-struct round {
-	unsigned int round;
-	uint64_t dirty;		/* in the bitmap before the round */
-	uint64_t sent, bytes;
-	uint64_t send_ns;
-	double dirty_rate;	/* pages/s since the last clean */
-	double xfer_rate;	/* bytes/s, as measured so far */
-	uint64_t predicted_ms;	/* to send what is dirty now */
-	unsigned int cap;
-};
 
 static uint64_t
 popcount_map(const uint64_t *map, uint64_t words)
@@ -50,39 +37,13 @@ predict_ms(uint64_t pages, double xfer_rate)
 	return (uint64_t)(pages * (double)PAGE_WIRE * 1000.0 / xfer_rate) + 1;
 }
 
-static void
-report(const struct round *r, int tty, const char *name)
-{
-	fprintf(stderr, "%s%s: round %u: sent %" PRIu64 " pages, %" PRIu64
-	    " dirty, dirtying %.0f pages/s, sending %.1f MB/s, predicted "
-	    "downtime %" PRIu64 " ms%s%s", tty ? "\r" : "", name, r->round,
-	    r->sent, r->dirty, r->dirty_rate, r->xfer_rate / 1e6,
-	    r->predicted_ms == UINT64_MAX ? 0 : r->predicted_ms,
-	    r->cap < 100 ? ", throttled" : "", tty ? "\033[K" : "\n");
-}
-
-static void
-stats_round(FILE *f, const struct round *r)
-{
-	if (f == NULL)
-		return;
-	fprintf(f, "{\"round\": %u, \"pages_sent\": %" PRIu64 ", \"bytes\": %"
-	    PRIu64 ", \"send_ms\": %.3f, \"dirty_pages\": %" PRIu64
-	    ", \"dirty_rate\": %.0f, \"transfer_rate\": %.0f, "
-	    "\"predicted_downtime_ms\": %" PRIu64 ", \"throttle_pct\": %u}\n",
-	    r->round, r->sent, r->bytes, r->send_ns / 1e6, r->dirty,
-	    r->dirty_rate, r->xfer_rate,
-	    r->predicted_ms == UINT64_MAX ? 0 : r->predicted_ms, r->cap);
-	fflush(f);
-}
-
 /*
  * With --throttle, the guest must dirty at most half as fast as pages are
  * sent: then every round halves the dirty set, down to what the pipeline's
  * latency allows.
  */
 static int
-converging(const struct round *r)
+converging(const struct precopy_round *r)
 {
 	return r->dirty_rate * PAGE_WIRE <= r->xfer_rate / 2;
 }
@@ -92,7 +53,7 @@ converging(const struct round *r)
  * the rounds end; may step the throttle down (*step) and go on.
  */
 static const char *
-decide(const struct precopy_opts *o, const struct round *r, uint64_t prev,
+decide(const struct precopy_opts *o, const struct precopy_round *r, uint64_t prev,
     unsigned int max_rounds, uint64_t elapsed_ms, unsigned int *stalls,
     unsigned int *step)
 {
@@ -144,8 +105,8 @@ precopy_run(const struct backend *be, struct dom *d, struct save *s,
 	uint64_t words = (info->nr_pages + 63) / 64, *bitmap;
 	uint64_t t0 = now_ns(), t_clean, prev = UINT64_MAX, before, t;
 	unsigned int max_rounds, stalls = 0, step = 0;
-	int tty = isatty(STDERR_FILENO), rc = -1;
-	struct round r;
+	int rc = -1;
+	struct precopy_round r;
 	double xfer_rate = 0;
 
 	memset(res, 0, sizeof(*res));
@@ -212,14 +173,12 @@ precopy_run(const struct backend *be, struct dom *d, struct save *s,
 		res->rounds = r.round;
 		res->pages_sent += r.sent;
 		res->bytes_sent += r.bytes;
-		report(&r, tty, info->name);
-		stats_round(o->stats, &r);
+		if (o->on_round != NULL)
+			o->on_round(&r, o->arg);
 		prev = r.dirty;
 	}
 	rc = 0;
 out:
-	if (tty && res->rounds)
-		fputs("\r\033[K", stderr);
 	/* On success dom-suspend lifts it once the guest is suspended. */
 	if (step != 0 && rc < 0)
 		be->throttle(d, 100);

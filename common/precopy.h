@@ -9,7 +9,6 @@
 #define XENPIPE_PRECOPY_H
 
 #include <stdint.h>
-#include <stdio.h>
 
 #include "backend.h"
 #include "save.h"
@@ -23,6 +22,18 @@ enum precopy_policy {
 #define XEN_POLICY_MAX_ITERATIONS	5	/* counting the first full pass */
 #define XEN_POLICY_TARGET_DIRTY		50
 
+/* One round, as it went. */
+struct precopy_round {
+	unsigned int round;
+	uint64_t dirty;			/* in the bitmap before the round */
+	uint64_t sent, bytes;
+	uint64_t send_ns;
+	double dirty_rate;		/* pages/s since the last clean */
+	double xfer_rate;		/* bytes/s, as measured so far */
+	uint64_t predicted_ms;		/* to send what is dirty now */
+	unsigned int cap;		/* the throttle, percent */
+};
+
 struct precopy_opts {
 	enum precopy_policy policy;
 	uint64_t downtime_ms;		/* target, POLICY_DOWNTIME */
@@ -30,7 +41,9 @@ struct precopy_opts {
 	uint64_t max_time_ms;		/* 0: none */
 	uint64_t bandwidth;		/* bytes/s cap, 0: none */
 	int throttle;			/* auto-converge */
-	FILE *stats;			/* JSON lines, or NULL */
+	/* after each round: the caller reports it (dirty-track prints) */
+	void (*on_round)(const struct precopy_round *r, void *arg);
+	void *arg;
 	uint64_t first_pass_bytes;	/* upstream's pass, for the first rate */
 	uint64_t first_pass_ns;
 };
@@ -45,9 +58,8 @@ struct precopy_result {
 };
 
 /*
- * Run the rounds on d (log-dirty on), writing through s.  Reports each
- * round on stderr (one updating line on a terminal, a line per round
- * otherwise) and to o->stats.  On failure the throttle is lifted; on
+ * Run the rounds on d (log-dirty on), writing through s, reporting each
+ * round to o->on_round.  On failure the throttle is lifted; on
  * success it is left for dom-suspend to lift once the guest is suspended,
  * so that the guest does not speed up between the last round and the
  * suspend.

@@ -1143,7 +1143,7 @@ hotplug(uint32_t domid, const struct xd_dev *v, int add, int intr)
 	char *script = NULL, *type = NULL, *gw = NULL, *herr = NULL;
 	char *hs = NULL, **envp = NULL, *argv[4], *set[6];
 	char e_script[XD_STR + 8], e_type[32], e_path[XD_PATH], e_net[40];
-	char e_vif[40], buf[200], why[40], chk[XD_STR];
+	char e_vif[40], buf[200], why[40], chk[XD_STR], line[XD_STR + 96];
 	const char *sname, *act;
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t at;
@@ -1202,8 +1202,11 @@ hotplug(uint32_t domid, const struct xd_dev *v, int add, int intr)
 		xp_seterr(XE_SYS, "%s: /dev/null", v->name);
 		goto out;
 	}
-	dprintf(fd, "xenpipe: domain %u %s: %s %s\n", domid, v->name, script,
-	    act);
+	/* the hotplug log, as xl's: a file, never the user's terminal */
+	snprintf(line, sizeof(line), "xenpipe: domain %u %s: %s %s\n",
+	    domid, v->name, script, act);
+	if (write(fd, line, strlen(line)) < 0)
+		errno = 0;	/* a log line lost is no reason to fail */
 	sigemptyset(&mask);
 	sigemptyset(&def);
 	sigaddset(&def, SIGPIPE);

@@ -47,6 +47,12 @@ warnmsg(const char *fmt, ...)
 	va_end(ap);
 }
 
+void
+warnline(const char *line)
+{
+	warnmsg("%s", line);
+}
+
 int
 xp_exit_code(void)
 {
@@ -172,6 +178,7 @@ cli_common(int argc, char **argv, const char *usage)
 {
 	int i;
 
+	tty_install();
 	for (i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--") == 0)
 			return;

@@ -1,7 +1,9 @@
 /*
  * cli.h - what every program in bin/ shares: the exit statuses, dying with
- * one clear line, number and size parsing, --help/--version handling.
- * The only unit of common/ that prints or exits; only bin/ calls it.
+ * one clear line, number and size parsing, --help/--version handling, and
+ * the terminal's progress line (tty.c).  ui/ is where xenpipe prints and
+ * exits: the library in common/ does neither (test/library.bats checks),
+ * and only bin/ calls this.
  *
  * Exit statuses (each man page lists them under EXIT STATUS):
  *   0 success, 1 a negative answer (corrupt guest, stream fails --verify,
@@ -30,6 +32,8 @@ void die(int code, const char *fmt, ...)
 /* die() with xp_errmsg(), prefixed by the backend name when there is one; exit code from its class. */
 void die_xp(const char *backend) __attribute__((noreturn));
 void warnmsg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* warnmsg of one line the library made (a callback for its reports). */
+void warnline(const char *line);
 int xp_exit_code(void);
 
 /* "usage: USAGE" on stderr, then exit(EX_USAGE). */
@@ -50,8 +54,11 @@ int parse_size(const char *s, uint64_t *bytes);
 /*
  * Handle --help and --version for a program whose usage text is usage
  * (the SYNOPSIS of its man page); call before getopt.  Exits on a match.
+ * Installs the progress sink (tty_install).
  */
 void cli_common(int argc, char **argv, const char *usage);
+/* The library's progress and trace points on stderr (progress.h). */
+void tty_install(void);
 
 /*
  * SIGINT, SIGTERM, SIGHUP and SIGPIPE set xp_interrupted and interrupt the
