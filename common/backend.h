@@ -27,6 +27,7 @@
 
 struct sw;		/* stream writer, stream.h */
 struct sr;		/* stream reader, stream.h */
+struct sr_rec;		/* one record it read */
 struct dom;		/* a backend's handle on one domain */
 struct host_facts;	/* policy.h */
 
@@ -141,25 +142,18 @@ struct backend {
 	 * other backend with a message that says which backend to use.
 	 */
 	int (*create)(const struct dom_config *cfg, struct dom **d);
-	/* pfns are checked by the caller; populate = allocate, contents zero. */
-	int (*populate)(struct dom *d, const uint64_t *pfns, unsigned int n);
-	int (*write_pages)(struct dom *d, const uint64_t *pfns, unsigned int n,
-	    const void *data);
 	/*
-	 * A backend whose own library restores memory and state from a libxc
-	 * stream (xen: libxenguest's xc_domain_restore) sets feed; populate,
-	 * write_pages and apply_record are then never called.  restore.c
-	 * feeds the libxc image and domain headers, then every libxc record
-	 * up to and including END, each already checked by the reader, as raw
-	 * bytes; for a PAGE_DATA record whose pages the reader left in its
-	 * input (sr_defer_data), raw is the record up to its pfns and data is
-	 * that reader, to copy the pages from.  NULL for a backend that takes
-	 * records one by one (sim).
+	 * Receive the libxc stream into d, in order: its image and domain
+	 * headers (a record of layer LAYER_XC_HDRS, raw only), then every
+	 * libxc record up to and including END, each already checked by the
+	 * reader (stream.h) and by restore.c.  raw is the record as it came;
+	 * when pages_in_input is set, a PAGE_DATA record's pages (data_len
+	 * bytes) are left in the input for receive to move from in.  xen
+	 * hands the bytes to libxenguest's restore; sim places the pages and
+	 * applies the records itself.
 	 */
-	int (*feed)(struct dom *d, const void *raw, size_t len, struct sr *data);
-	/* A libxc record other than PAGE_DATA / END / STATIC_DATA_END. */
-	int (*apply_record)(struct dom *d, uint32_t rec_type, const void *body,
-	    uint32_t len);
+	int (*receive)(struct dom *d, const struct sr_rec *r, struct sr *in);
+	int pages_in_input;	/* xen: spliced through, never copied */
 	/*
 	 * After END, in a handover (handover.h): check the state is complete
 	 * and do all that start would but name and unpause the domain, which

@@ -24,20 +24,15 @@ struct restore {
 	int seen_static_end;
 	int said_ready;		/* handover: the sender may send the go */
 	struct restore_stats *st;
-	uint64_t pfns[PAGE_BATCH_MAX];
 };
 
-/* Split a checked PAGE_DATA record into allocations and page writes. */
+/* Check a PAGE_DATA record's page types against the domain's, and count. */
 static int
-apply_page_data(struct restore *rs, const struct sr_rec *r)
+count_pages(struct restore *rs, const struct sr_rec *r)
 {
-	const uint8_t *data = r->page_data;
-	unsigned int n_alloc = 0, n_data = 0, t;
-	uint64_t alloc[64], pfn;
-	uint32_t i;
+	uint32_t i, t;
 
 	for (i = 0; i < r->count; i++) {
-		pfn = r->pfn_words[i] & PAGE_DATA_PFN_MASK;
 		t = PAGE_DATA_TYPE(r->pfn_words[i]);
 		if (rs->h.dom_type == DHDR_TYPE_X86_HVM &&
 		    t != PFINFO_NOTAB && PFINFO_HAS_DATA(t)) {
@@ -45,57 +40,10 @@ apply_page_data(struct restore *rs, const struct sr_rec *r)
 			    "page type 0x%x in an HVM stream", r->offset, t);
 			return -1;
 		}
-		if (t == PFINFO_XALLOC) {
-			alloc[n_alloc++] = pfn;
+		if (t == PFINFO_XALLOC)
 			rs->st->pages_zero++;
-			if (n_alloc == 64) {
-				if (rs->be->populate(rs->d, alloc, n_alloc) < 0)
-					return -1;
-				n_alloc = 0;
-			}
-		} else if (PFINFO_HAS_DATA(t)) {
-			rs->pfns[n_data++] = pfn;
+		else if (PFINFO_HAS_DATA(t))
 			rs->st->pages_data++;
-			if (n_data == PAGE_BATCH_MAX) {
-				if (rs->be->write_pages(rs->d, rs->pfns, n_data,
-				    data) < 0)
-					return -1;
-				data += (size_t)n_data * XP_PAGE_SIZE;
-				n_data = 0;
-			}
-		}
-		/* XTAB and BROKEN pages carry nothing to restore */
-	}
-	if (n_alloc && rs->be->populate(rs->d, alloc, n_alloc) < 0)
-		return -1;
-	if (n_data && rs->be->write_pages(rs->d, rs->pfns, n_data, data) < 0)
-		return -1;
-	return 0;
-}
-
-/*
- * A backend that restores from the stream itself gets only records our
- * reader has checked and apply_record let through; count the pages.
- */
-static int
-feed_record(struct restore *rs, const struct sr_rec *r)
-{
-	uint32_t i, t;
-
-	if (r->type == REC_TYPE_PAGE_DATA) {
-		for (i = 0; i < r->count; i++) {
-			t = PAGE_DATA_TYPE(r->pfn_words[i]);
-			if (t == PFINFO_XALLOC)
-				rs->st->pages_zero++;
-			else if (PFINFO_HAS_DATA(t))
-				rs->st->pages_data++;
-		}
-	}
-	if (rs->be->feed(rs->d, r->raw, r->raw_len,
-	    r->page_data == NULL && r->data_len ? rs->sr : NULL) < 0) {
-		xp_preerr("offset %" PRIu64 ": %s", r->offset,
-		    xc_rec_name(r->type));
-		return -1;
 	}
 	return 0;
 }
@@ -142,20 +90,9 @@ apply_record(struct restore *rs, const struct sr_rec *r)
 		    r->offset, xc_rec_name(r->type));
 		return -1;
 	}
-	if (rs->be->feed != NULL)
-		return feed_record(rs, r);
-	switch (r->type) {
-	case REC_TYPE_END:
-	case REC_TYPE_STATIC_DATA_END:
-		return 0;
-	case REC_TYPE_PAGE_DATA:
-		return apply_page_data(rs, r);
-	}
-	if (r->type & REC_TYPE_OPTIONAL)
-		return 0;
-	if (r->length == 0)
-		return 0;	/* errata: empty variable-size records */
-	if (rs->be->apply_record(rs->d, r->type, r->body, r->length) < 0) {
+	if (r->type == REC_TYPE_PAGE_DATA && count_pages(rs, r) < 0)
+		return -1;
+	if (rs->be->receive(rs->d, r, rs->sr) < 0) {
 		xp_preerr("offset %" PRIu64 ": %s", r->offset,
 		    xc_rec_name(r->type));
 		return -1;
@@ -264,7 +201,7 @@ restore_stream(const struct backend *be, int in_fd, const char *name,
 	struct progress *pg = NULL;
 	struct guard *g = NULL;
 	struct dom_info built;
-	struct sr_rec r;
+	struct sr_rec r, hdrs = { .layer = LAYER_XC_HDRS };
 	char label[96];
 	int rc;
 
@@ -297,11 +234,12 @@ restore_stream(const struct backend *be, int in_fd, const char *name,
 	if (be->info(rs.d, &built) == 0)
 		guard_watch(g, built.domid);
 	/* the libxc image and domain headers end every kind of header */
-	if (be->feed != NULL && be->feed(rs.d, rs.h.raw + rs.h.raw_len -
-	    XC_HDRS_LEN, XC_HDRS_LEN, NULL) < 0)
+	hdrs.offset = rs.h.raw_len - XC_HDRS_LEN;
+	hdrs.raw = rs.h.raw + hdrs.offset;
+	hdrs.raw_len = XC_HDRS_LEN;
+	if (be->receive(rs.d, &hdrs, rs.sr) < 0)
 		goto err;
-	/* pages only go through to a backend that restores the stream */
-	sr_defer_data(rs.sr, be->feed != NULL);
+	sr_defer_data(rs.sr, be->pages_in_input);
 	snprintf(label, sizeof(label), "%s: restoring", rs.cfg.name);
 	pg = progress_new(label, rs.cfg.nr_pages);
 	while ((rc = sr_next(rs.sr, &r)) == 1) {

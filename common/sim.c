@@ -1148,13 +1148,6 @@ check_pfns(struct dom *d, const uint64_t *pfns, unsigned int n)
 }
 
 static int
-sim_populate_pages(struct dom *d, const uint64_t *pfns, unsigned int n)
-{
-	/* The memory file is sparse: unwritten pages read as zero. */
-	return check_pfns(d, pfns, n);
-}
-
-static int
 sim_write_pages(struct dom *d, const uint64_t *pfns, unsigned int n,
     const void *data)
 {
@@ -1258,6 +1251,56 @@ sim_apply_record(struct dom *d, uint32_t rec_type, const void *body,
 		    xc_rec_name(rec_type));
 		return -1;
 	}
+}
+
+/*
+ * A PAGE_DATA record: its pages with data written in runs; the memory
+ * file is sparse, so an allocated page (XALLOC) need only be in range.
+ */
+static int
+sim_page_data(struct dom *d, const struct sr_rec *r)
+{
+	const uint8_t *data = r->page_data;
+	uint64_t pfns[PAGE_BATCH_MAX], pfn;
+	unsigned int n = 0, t;
+	uint32_t i;
+
+	for (i = 0; i < r->count; i++) {
+		pfn = r->pfn_words[i] & PAGE_DATA_PFN_MASK;
+		t = PAGE_DATA_TYPE(r->pfn_words[i]);
+		if (t == PFINFO_XALLOC && check_pfns(d, &pfn, 1) < 0)
+			return -1;
+		if (t == PFINFO_XALLOC || !PFINFO_HAS_DATA(t))
+			continue;	/* XTAB and BROKEN carry nothing */
+		pfns[n++] = pfn;
+		if (n == PAGE_BATCH_MAX) {
+			if (sim_write_pages(d, pfns, n, data) < 0)
+				return -1;
+			data += (size_t)n * XP_PAGE_SIZE;
+			n = 0;
+		}
+	}
+	return n ? sim_write_pages(d, pfns, n, data) : 0;
+}
+
+static int
+sim_receive(struct dom *d, const struct sr_rec *r, struct sr *in)
+{
+	(void)in;	/* pages come in the record: not pages_in_input */
+	if (r->layer == LAYER_XC_HDRS)
+		return 0;	/* restore.c has read what they say */
+	switch (r->type) {
+	case REC_TYPE_END:
+	case REC_TYPE_STATIC_DATA_END:
+		return 0;
+	case REC_TYPE_PAGE_DATA:
+		return sim_page_data(d, r);
+	}
+	if (r->type & REC_TYPE_OPTIONAL)
+		return 0;
+	if (r->length == 0)
+		return 0;	/* errata: empty variable-size records */
+	return sim_apply_record(d, r->type, r->body, r->length);
 }
 
 /* The control block of a domain about to start. */
@@ -1504,7 +1547,6 @@ const struct backend sim_backend = {
 	.info = sim_info,
 	.config_json = sim_config_json,
 	.read_pages = sim_read_pages,
-	.feed = NULL,
 	.logdirty = sim_logdirty,
 	.pause = sim_pause,
 	.unpause = sim_unpause,
@@ -1515,9 +1557,8 @@ const struct backend sim_backend = {
 	.write_start = sim_write_start,
 	.write_context = sim_write_context,
 	.create = sim_create_dom,
-	.populate = sim_populate_pages,
-	.write_pages = sim_write_pages,
-	.apply_record = sim_apply_record,
+	.receive = sim_receive,
+	.pages_in_input = 0,
 	.finish = sim_finish,
 	.start = sim_start,
 	.rename = sim_rename,

@@ -92,7 +92,8 @@ struct stream_hdrs {
 	size_t raw_len;
 };
 
-enum rec_layer { LAYER_XC, LAYER_XL };
+/* LAYER_XC_HDRS: the libxc image and domain headers, as restore.c hands them on */
+enum rec_layer { LAYER_XC, LAYER_XL, LAYER_XC_HDRS };
 
 struct sr_rec {
 	enum rec_layer layer;

@@ -310,37 +310,6 @@ xen_close(struct dom *d)
 	free(d);
 }
 
-/* Never called: xen_feed hands the whole stream to libxenguest. */
-static int
-by_feed_only(const char *what)
-{
-	xp_seterr(XE_STATE, "%s: the xen backend restores through feed", what);
-	return -1;
-}
-
-static int
-xen_populate(struct dom *d, const uint64_t *pfns, unsigned int n)
-{
-	(void)d; (void)pfns; (void)n;
-	return by_feed_only("populate");
-}
-
-static int
-xen_write_pages(struct dom *d, const uint64_t *pfns, unsigned int n,
-    const void *data)
-{
-	(void)d; (void)pfns; (void)n; (void)data;
-	return by_feed_only("write_pages");
-}
-
-static int
-xen_apply_record(struct dom *d, uint32_t rec_type, const void *body,
-    uint32_t len)
-{
-	(void)d; (void)rec_type; (void)body; (void)len;
-	return by_feed_only("apply_record");
-}
-
 /*
  * What dead receivers left goes first; then the host's memory, and every
  * vbd dom0 backs: params and its device.
@@ -416,10 +385,8 @@ const struct backend xen_backend = {
 	.write_start = xen_write_start,
 	.write_context = xen_write_context,
 	.create = xen_create,
-	.populate = xen_populate,
-	.write_pages = xen_write_pages,
-	.feed = xen_feed,
-	.apply_record = xen_apply_record,
+	.receive = xen_receive,
+	.pages_in_input = 1,
 	.finish = xen_finish,
 	.start = xen_start,
 	.rename = xen_rename,

@@ -59,7 +59,7 @@ void xen_save_close(struct dom *d);
 
 /* xen_restore.c */
 int xen_create(const struct dom_config *cfg, struct dom **d);
-int xen_feed(struct dom *d, const void *raw, size_t len, struct sr *data);
+int xen_receive(struct dom *d, const struct sr_rec *r, struct sr *in);
 int xen_finish(struct dom *d);
 int xen_start(struct dom *d, const char *name, struct dom_info *info);
 int xen_rename(struct dom *d, const char *newname);

@@ -9,7 +9,7 @@
  * paging pool, the xenstore and console event channels, and the xenstore
  * skeleton of /local/domain/N, /vm/UUID and /libxl/N under the name
  * NAME--incoming.  It then starts a thread running xc_domain_restore() on
- * one end of a socket pair; xen_feed writes the records our reader has
+ * one end of a socket pair; xen_receive writes the records our reader has
  * checked into the other end (send with MSG_NOSIGNAL: a restore that
  * died is an EPIPE here, never a SIGPIPE).
  *
@@ -1095,15 +1095,17 @@ feed_closed(struct xen_restore *r)
 	return -1;
 }
 
+/* Every record as it came, to libxenguest's restore; see backend.h. */
 int
-xen_feed(struct dom *d, const void *raw, size_t len, struct sr *data)
+xen_receive(struct dom *d, const struct sr_rec *rec, struct sr *in)
 {
 	struct xen_restore *r = d->rst;
-	const char *p = raw;
+	const uint8_t *p = rec->raw;
+	size_t len = rec->raw_len;
 	ssize_t n;
 
 	if (r == NULL || r->sock_w < 0) {
-		xp_seterr(XE_STATE, "feed: no restore in progress");
+		xp_seterr(XE_STATE, "receive: no restore in progress");
 		return -1;
 	}
 	while (len > 0) {
@@ -1125,7 +1127,9 @@ xen_feed(struct dom *d, const void *raw, size_t len, struct sr *data)
 		len -= n;
 	}
 	/* the pages: spliced from our input when dom-resume ignores SIGPIPE */
-	if (data != NULL && sr_copy_data(data, r->sock_w) < 0)
+	if (rec->layer == LAYER_XC && rec->type == REC_TYPE_PAGE_DATA &&
+	    rec->page_data == NULL && rec->data_len &&
+	    sr_copy_data(in, r->sock_w) < 0)
 		return errno == EPIPE || errno == ECONNRESET ? feed_closed(r) : -1;
 	return 0;
 }

@@ -1,6 +1,6 @@
 /*
  * stream-defer - the stream reader in deferred mode, as a receiver that
- * feeds libxenguest (restore.c, xen_restore.c's xen_feed) and the filters
+ * feeds libxenguest (restore.c, xen_restore.c's xen_receive) and the filters
  * use it: sr_defer_data(sr, 1), then after each PAGE_DATA record whose
  * pages were left in the input, sr_copy_data moves them out (here to
  * /dev/null) before the next sr_next.  Checks the bytes handed back
