@@ -18,6 +18,7 @@
 #include "cli.h"
 #include "config.h"
 #include "err.h"
+#include "io.h"
 #include "handover.h"
 #include "progress.h"
 #include "restore.h"
@@ -32,23 +33,15 @@ static char *
 read_config(const char *path)
 {
 	char *buf;
-	ssize_t n;
-	size_t len = 0;
-	int fd;
+	size_t len;
 
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
-		die(EX_USAGE, "--config %s: %s", path, strerror(errno));
-	if ((buf = malloc(CONFIG_FILE_MAX + 1)) == NULL)
-		die(EX_SYS, "--config: %s", strerror(errno));
-	while ((n = read(fd, buf + len, CONFIG_FILE_MAX + 1 - len)) > 0)
-		len += n;
-	if (n < 0)
-		die(EX_SYS, "--config %s: %s", path, strerror(errno));
-	close(fd);
-	if (len > CONFIG_FILE_MAX || memchr(buf, '\0', len) != NULL)
+	if (io_read_file(path, CONFIG_FILE_MAX, &buf, &len) < 0 &&
+	    errno != EFBIG)
+		die(errno == ENOMEM || errno == EIO ? EX_SYS : EX_USAGE,
+		    "--config %s: %s", path, strerror(errno));
+	if (buf == NULL || memchr(buf, '\0', len) != NULL)
 		die(EX_USAGE, "--config %s: not a config (over 1 MiB, or "
 		    "binary)", path);
-	buf[len] = '\0';
 	return buf;
 }
 

@@ -14,6 +14,7 @@
 #include "err.h"
 #include "fault.h"
 #include "handover.h"
+#include "io.h"
 #include "progress.h"
 
 #define HO_MAGIC	"xenpipe-handshake 1 "
@@ -24,9 +25,8 @@ static int __attribute__((format(printf, 2, 3)))
 say(int fd, const char *fmt, ...)
 {
 	char line[HO_LINE_MAX];
-	size_t len, off = 0;
+	size_t len, off;
 	va_list ap;
-	ssize_t n;
 	int k;
 
 	memcpy(line, HO_MAGIC, sizeof(HO_MAGIC) - 1);
@@ -42,15 +42,9 @@ say(int fd, const char *fmt, ...)
 	len += k;
 	line[len++] = '\n';
 	/* shorter than PIPE_BUF: into a pipe it goes whole or not at all */
-	while (off < len) {
-		n = write(fd, line + off, len - off);
-		if (n < 0 && errno == EINTR && !xp_interrupted)
-			continue;
-		if (n < 0) {
-			xp_seterr(XE_SYS, "writing the handshake");
-			return off == 0 ? -1 : -2;
-		}
-		off += n;
+	if (io_write_all(fd, line, len, &off) < 0) {
+		xp_seterr(XE_SYS, "writing the handshake");
+		return off == 0 ? -1 : -2;
 	}
 	return 0;
 }

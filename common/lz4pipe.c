@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "err.h"
+#include "io.h"
 #include "lz4pipe.h"
 #include "progress.h"
 
@@ -906,16 +907,6 @@ read_next(struct lzp *e, struct job *j)
 
 /* ---------------- running it ---------------- */
 
-/* A larger pipe buffer, when fd is a pipe and the system allows it. */
-static void
-widen_pipe(int fd)
-{
-	struct stat sb;
-
-	if (fstat(fd, &sb) == 0 && S_ISFIFO(sb.st_mode) &&
-	    fcntl(fd, F_GETPIPE_SZ) < PIPE_SIZE)
-		(void)fcntl(fd, F_SETPIPE_SZ, PIPE_SIZE);
-}
 
 static void
 init(struct lzp *e, const struct lzp_opts *o, int in, int out,
@@ -957,8 +948,8 @@ run(struct lzp *e, struct lzp_stats *st)
 		e->njobs = LZP_RECV_JOBS;
 	if (e->mode == M_RECV_LZ4 && nthreads > e->njobs - 2)
 		nthreads = e->njobs - 2;
-	widen_pipe(e->in);
-	widen_pipe(e->out);
+	io_widen_pipe(e->in, PIPE_SIZE);
+	io_widen_pipe(e->out, PIPE_SIZE);
 	e->jobs = calloc(e->njobs, sizeof(*e->jobs));
 	e->done = calloc(e->njobs, sizeof(*e->done));
 	if (e->jobs == NULL || e->done == NULL) {

@@ -16,6 +16,7 @@
 #include <endian.h>
 
 #include "err.h"
+#include "io.h"
 #include "stream.h"
 
 #ifndef IOV_MAX
@@ -155,16 +156,9 @@ writev_all(int fd, struct iovec *iov, int cnt)
 
 /*
  * A pipe of 1 MiB instead of 64 KiB: a stage then switches in once per
- * PAGE_DATA record rather than sixteen times.  Best effort.
+ * PAGE_DATA record rather than sixteen times.
  */
-static void
-widen_pipe(int fd)
-{
-	struct stat st;
-
-	if (fstat(fd, &st) == 0 && S_ISFIFO(st.st_mode))
-		fcntl(fd, F_SETPIPE_SZ, 1 << 20);
-}
+#define PIPE_SIZE	(1 << 20)
 
 struct sw *
 sw_new(int fd, enum stream_fmt fmt, uint64_t nr_pages)
@@ -182,7 +176,7 @@ sw_new(int fd, enum stream_fmt fmt, uint64_t nr_pages)
 	sw->sent = calloc((nr_pages + 63) / 64 + 1, sizeof(uint64_t));
 	if (sw->sent == NULL)
 		goto nomem;
-	widen_pipe(fd);
+	io_widen_pipe(fd, PIPE_SIZE);
 	sw->fd = fd;
 	sw->fmt = fmt;
 	sw->nr_pages = nr_pages;
@@ -456,7 +450,7 @@ sr_new(int fd)
 		xp_seterr(XE_SYS, "stream reader");
 		return NULL;
 	}
-	widen_pipe(fd);
+	io_widen_pipe(fd, PIPE_SIZE);
 	sr->fd = fd;
 	sr->nr_pages = DOM_PAGES_MAX;
 	return sr;

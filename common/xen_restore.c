@@ -44,6 +44,7 @@
 #include <yajl/yajl_tree.h>
 
 #include "config.h"
+#include "io.h"
 #include "err.h"
 #include "progress.h"
 #include "stream.h"
@@ -967,7 +968,6 @@ write_userdata(struct xen_restore *r)
 {
 	char path[256], tmp[272];
 	size_t len = strlen(r->json) + 1;	/* libxl keeps the NUL */
-	ssize_t n;
 	int fd;
 
 	if (mkdir(XEN_LIB_DIR, 0755) < 0 && errno != EEXIST) {
@@ -983,10 +983,7 @@ write_userdata(struct xen_restore *r)
 		xp_seterr(XE_SYS, "%s", tmp);
 		return -1;
 	}
-	n = write(fd, r->json, len);
-	if (n != (ssize_t)len || fsync(fd) < 0) {
-		if (n >= 0 && n != (ssize_t)len)
-			errno = EIO;
+	if (io_write_all(fd, r->json, len, NULL) < 0 || fsync(fd) < 0) {
 		xp_seterr(XE_SYS, "%s", tmp);
 		close(fd);
 		unlink(tmp);

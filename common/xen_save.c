@@ -33,6 +33,7 @@
 #include <xen/hvm/params.h>
 
 #include "config.h"
+#include "io.h"
 #include "err.h"
 #include "stream.h"
 
@@ -156,45 +157,17 @@ userdata_path(struct dom *d, const xc_domaininfo_t *xi, char *path, size_t len)
 static int
 read_config_file(const char *path, char **out)
 {
-	struct stat st;
-	char *buf = NULL;
-	ssize_t n;
-	size_t got = 0;
-	int fd;
+	char *buf;
+	size_t len;
 
 	*out = NULL;
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+	if (io_read_file(path, CONFIG_MAX, &buf, &len) < 0)
 		return errno == ENOENT ? 0 : -1;
-	if (fstat(fd, &st) < 0)
-		goto err;
-	if (st.st_size > CONFIG_MAX) {
-		errno = EFBIG;
-		goto err;
-	}
-	if ((buf = malloc(st.st_size + 1)) == NULL)
-		goto err;
-	while (got < (size_t)st.st_size) {
-		n = read(fd, buf + got, st.st_size - got);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			goto err;
-		if (n == 0)
-			break;
-		got += n;
-	}
-	buf[got] = '\0';
-	close(fd);
-	if (buf[0] == '\0') {
+	if (buf[0] == '\0')
 		free(buf);
-		return 0;
-	}
-	*out = buf;
+	else
+		*out = buf;
 	return 0;
-err:
-	free(buf);
-	close(fd);
-	return -1;
 }
 
 int
