@@ -29,6 +29,7 @@ struct sw;		/* stream writer, stream.h */
 struct sr;		/* stream reader, stream.h */
 struct sr_rec;		/* one record it read */
 struct dom;		/* a backend's handle on one domain */
+struct yajl_val_s;	/* a parsed config, libxl_json.h */
 struct host_facts;	/* policy.h */
 
 #define DOM_UUID_LEN	37	/* "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx" */
@@ -64,6 +65,7 @@ struct dom_config {
 	uint32_t nr_vcpus;
 	int simulated;		/* the stream came from the sim backend */
 	const char *json;	/* the config as it travelled, or NULL */
+	struct yajl_val_s *tree;	/* json parsed (libxl_json.h), or NULL */
 };
 
 enum logdirty_op {

@@ -11,6 +11,7 @@
 #include <stddef.h>
 
 #include "backend.h"
+#include "libxl_json.h"
 
 /* JSON for a domain, malloc'd; NULL with xp_err on failure. */
 char *config_to_json(const struct dom_info *info, const char *backend,
@@ -22,19 +23,17 @@ char *config_to_json(const struct dom_info *info, const char *backend,
  */
 int config_from_json(const char *json, size_t len, struct dom_config *cfg);
 /*
+ * The same from a tree lj_parse made (libxl_json.h), which cfg->tree then
+ * points to: the receiver parses the config once and hands it down.
+ */
+int config_from_tree(yajl_val root, struct dom_config *cfg);
+/*
  * json with c_info.name set to name and c_info.uuid to uuid (either NULL:
  * left alone), malloc'd; NULL with xp_err.  libxl keeps the name a domain
  * was created under (NAME--incoming after a migration): the one it has now
  * is what travels.  A receiver's copy gets a UUID of its own.
  */
 char *config_rewrite(const char *json, const char *name, const char *uuid);
-/*
- * libxl's config nests 4 deep; yajl's tree and its free recurse once a
- * level, so a deeper one is refused before yajl sees it.
- */
-#define CONFIG_DEPTH_MAX	32
-/* How deep json (len bytes) nests arrays and objects. */
-int config_json_depth(const char *json, size_t len);
 
 /* s as a lower-case UUID in out (DOM_UUID_LEN); -1 if it is not one. */
 int config_uuid(const char *s, char *out);

@@ -220,23 +220,15 @@ refuse(struct pc *c, const char *fmt, ...)
 	xp_seterr(XE_STREAM, "policy: %s", msg);
 }
 
-static yajl_val
-get(yajl_val o, const char *a, const char *b)
-{
-	const char *path[] = { a, b, NULL };
-
-	return o == NULL ? NULL : yajl_tree_get(o, path, yajl_t_any);
-}
-
 /* A string member; NULL when absent or null; -1 when another type. */
 static int
 str(struct pc *c, yajl_val o, const char *what, const char *k,
     const char **out)
 {
-	yajl_val v = get(o, k, NULL);
+	yajl_val v = lj_member(o, k);
 
 	*out = NULL;
-	if (v == NULL || YAJL_IS_NULL(v))
+	if (v == NULL)
 		return 0;
 	if (!YAJL_IS_STRING(v)) {
 		refuse(c, "%s.%s is not a string", what, k);
@@ -251,10 +243,10 @@ static int
 num(struct pc *c, yajl_val o, const char *what, const char *k, long long min,
     long long max, long long def, long long *out)
 {
-	yajl_val v = get(o, k, NULL);
+	yajl_val v = lj_member(o, k);
 
 	*out = def;
-	if (v == NULL || YAJL_IS_NULL(v))
+	if (v == NULL)
 		return 0;
 	if (!YAJL_IS_INTEGER(v)) {
 		refuse(c, "%s.%s is not an integer", what, k);
@@ -273,7 +265,7 @@ num(struct pc *c, yajl_val o, const char *what, const char *k, long long min,
 static int
 on(yajl_val o, const char *k)
 {
-	yajl_val v = get(o, k, NULL);
+	yajl_val v = lj_member(o, k);
 	const char *s;
 
 	if (YAJL_IS_TRUE(v))
@@ -610,9 +602,9 @@ check_disk(struct pc *c, yajl_val o, unsigned int i)
 	}
 	snprintf(pd->vdev, sizeof(pd->vdev), "%s", vdev);
 	snprintf(what, sizeof(what), "disks[%u] (%s)", i, vdev);
-	pd->rw = on(o, "readwrite") || (get(o, "readwrite", NULL) != NULL &&
-	    YAJL_IS_INTEGER(get(o, "readwrite", NULL)) &&
-	    YAJL_GET_INTEGER(get(o, "readwrite", NULL)) != 0);
+	pd->rw = on(o, "readwrite") || (lj_member(o, "readwrite") != NULL &&
+	    YAJL_IS_INTEGER(lj_member(o, "readwrite")) &&
+	    YAJL_GET_INTEGER(lj_member(o, "readwrite")) != 0);
 	if (check_script(c, what, script, "block", pd->script, &extra) < 0)
 		return -1;
 	if (strcmp(pd->script, "block") != 0) {
@@ -719,11 +711,11 @@ static int
 check_devices(struct pc *c, const char *k, unsigned int *n,
     int (*check)(struct pc *, yajl_val, unsigned int))
 {
-	yajl_val v = get(c->root, k, NULL);
+	yajl_val v = lj_member(c->root, k);
 	unsigned int i;
 
 	*n = 0;
-	if (v == NULL || YAJL_IS_NULL(v))
+	if (v == NULL)
 		return 0;
 	if (!YAJL_IS_ARRAY(v)) {
 		refuse(c, "%s is not an array", k);
@@ -766,7 +758,7 @@ check_resources(struct pc *c, yajl_val b)
 	    -1, &n) < 0)
 		return -1;
 	/* absent, the builder's defaults (1023; Xen's 64 and 1024) */
-	if ((get(b, "event_channels", NULL) == NULL && p->max_evtchn < 1023) ||
+	if ((lj_member(b, "event_channels") == NULL && p->max_evtchn < 1023) ||
 	    (num(c, b, "b_info", "max_grant_frames", -1, 1 << 30, -1, &n) == 0
 	    && n < 0 && p->max_grant_frames < 64) ||
 	    (num(c, b, "b_info", "max_maptrack_frames", -1, 1 << 30, -1, &n) ==
@@ -777,7 +769,7 @@ check_resources(struct pc *c, yajl_val b)
 		return -1;
 	}
 	for (i = 0; i < 3; i++) {
-		yajl_val v = get(b, hw[i], NULL);
+		yajl_val v = lj_member(b, hw[i]);
 
 		if (v != NULL && !YAJL_IS_NULL(v) && !(YAJL_IS_ARRAY(v) &&
 		    YAJL_GET_ARRAY(v)->len == 0)) {
@@ -815,7 +807,7 @@ check_resources(struct pc *c, yajl_val b)
 		    "AllowAltp2m yes", word_ok(s, 20) ? s : "on");
 		return -1;
 	}
-	if (str(c, get(c->root, "c_info", NULL), "c_info", "pool_name",
+	if (str(c, lj_member(c->root, "c_info"), "c_info", "pool_name",
 	    &pool) < 0)
 		return -1;
 	if (pool != NULL && strcmp(pool, "Pool-0") != 0 &&
@@ -829,35 +821,20 @@ check_resources(struct pc *c, yajl_val b)
 
 int
 policy_check(const struct policy *p, const struct host_facts *f,
-    const char *json, size_t len, const char *name, struct plan *plan)
+    yajl_val config, const char *name, struct plan *plan)
 {
-	struct pc c = { p, f, plan, NULL, 0 };
+	struct pc c = { p, f, plan, config, 0 };
 	yajl_val cinfo = NULL, binfo = NULL, xp;
 	const char *s, *cname = NULL;
-	char errbuf[128], *copy = NULL;
 	long long pages;
 	unsigned int i;
 	int rc = -1, next;
 
 	memset(plan, 0, sizeof(*plan));
 	plan->vcpus = 1;
-	if (json != NULL) {
-		if (config_json_depth(json, len) > CONFIG_DEPTH_MAX) {
-			refuse(&c, "the domain config nests deeper than %d",
-			    CONFIG_DEPTH_MAX);
-			return -1;
-		}
-		if ((copy = strndup(json, len)) == NULL) {
-			xp_seterr(XE_SYS, "policy");
-			return -1;
-		}
-		c.root = yajl_tree_parse(copy, errbuf, sizeof(errbuf));
-		if (c.root == NULL || !YAJL_IS_OBJECT(c.root)) {
-			refuse(&c, "the domain config is not a JSON object");
-			goto out;
-		}
-		cinfo = get(c.root, "c_info", NULL);
-		binfo = get(c.root, "b_info", NULL);
+	if (config != NULL) {
+		cinfo = lj_member(c.root, "c_info");
+		binfo = lj_member(c.root, "b_info");
 		if ((cinfo != NULL && !YAJL_IS_OBJECT(cinfo)) ||
 		    (binfo != NULL && !YAJL_IS_OBJECT(binfo))) {
 			refuse(&c, "c_info or b_info is not an object");
@@ -886,7 +863,7 @@ policy_check(const struct policy *p, const struct host_facts *f,
 		    "policy says AllowDriverDomain yes");
 		goto out;
 	}
-	xp = get(c.root, "xenpipe", NULL);
+	xp = lj_member(c.root, "xenpipe");
 	if (on(xp, "simulated")) {
 		if (num(&c, xp, "xenpipe", "nr_pages", 1, DOM_PAGES_MAX, 1,
 		    &pages) < 0)
@@ -910,7 +887,5 @@ policy_check(const struct policy *p, const struct host_facts *f,
 	    STREAM_SLACK;
 	rc = 0;
 out:
-	yajl_tree_free(c.root);
-	free(copy);
 	return rc;
 }

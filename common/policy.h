@@ -19,6 +19,7 @@
 #include <sys/types.h>
 
 #include "backend.h"
+#include "libxl_json.h"
 
 #define POLICY_FILE	"/etc/xenpipe/policy"
 #define POL_PATH	256
@@ -127,14 +128,15 @@ void policy_defaults(struct policy *p);
 int policy_load(struct policy *p, const char *path);
 
 /*
- * Check json (len bytes; NULL: the stream carries no config) with the
- * domain to be called name (NULL: the config's) against p and f.  A name
+ * Check the config (lj_parse's tree, libxl_json.h; NULL: the stream
+ * carries none) with the domain to be called name (NULL: the config's)
+ * against p and f.  A name
  * the receiver chose makes a copy: if the stream's UUID is another
  * domain's here, the plan has a fresh one (new_uuid) instead of a refusal.  0 and
  * *plan filled, or -1 with one line in xp_err (class XE_STREAM).
  */
 int policy_check(const struct policy *p, const struct host_facts *f,
-    const char *json, size_t len, const char *name, struct plan *plan);
+    yajl_val config, const char *name, struct plan *plan);
 
 /*
  * This host's facts; be may be NULL (no domains known).  Unless

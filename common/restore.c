@@ -10,6 +10,7 @@
 #include "fault.h"
 #include "guard.h"
 #include "handover.h"
+#include "libxl_json.h"
 #include "progress.h"
 #include "restore.h"
 #include "stream.h"
@@ -20,6 +21,7 @@ struct restore {
 	struct sr *sr;
 	struct stream_hdrs h;
 	struct dom_config cfg;
+	yajl_val tree;		/* the config, parsed once, or NULL */
 	char *json;		/* the config rewritten here, or NULL */
 	int seen_static_end;
 	int said_ready;		/* handover: the sender may send the go */
@@ -141,7 +143,8 @@ take_config(struct restore *rs, struct restore_opts *o, const char *name)
 	rs->cfg.simulated = -1;	/* unknown until a backend record says */
 	rs->cfg.nr_vcpus = 1;
 	if (json != NULL) {
-		if (config_from_json(json, len, &rs->cfg) < 0)
+		if ((rs->tree = lj_parse(json, len)) == NULL ||
+		    config_from_tree(rs->tree, &rs->cfg) < 0)
 			return -1;
 		rs->cfg.json = json;
 		if (rs->cfg.dom_type != rs->h.dom_type) {
@@ -175,7 +178,7 @@ take_config(struct restore *rs, struct restore_opts *o, const char *name)
 		if (!o->dry_run || facts_gather(NULL, &facts) < 0)
 			return -1;
 	}
-	rc = policy_check(o->policy, &facts, json, len, name, &o->plan);
+	rc = policy_check(o->policy, &facts, rs->tree, name, &o->plan);
 	facts_free(&facts);
 	if (rc < 0)
 		return -1;
@@ -183,10 +186,11 @@ take_config(struct restore *rs, struct restore_opts *o, const char *name)
 	if (o->plan.new_uuid) {
 		snprintf(rs->cfg.uuid, sizeof(rs->cfg.uuid), "%s",
 		    o->plan.uuid);
-		if (json != NULL && (rs->json = config_rewrite(json, NULL,
-		    o->plan.uuid)) == NULL)
+		if (rs->tree != NULL && (lj_set_str(lj_member(rs->tree,
+		    "c_info"), "uuid", o->plan.uuid) < 0 ||
+		    (rs->json = lj_text(rs->tree)) == NULL))
 			return -1;
-		if (json != NULL)
+		if (rs->json != NULL)
 			rs->cfg.json = rs->json;
 	}
 	return 0;
@@ -225,6 +229,7 @@ restore_stream(const struct backend *be, int in_fd, const char *name,
 	if (o->dry_run) {
 		sr_free(rs.sr);
 		free(rs.json);
+	lj_free(rs.tree);
 		return 0;
 	}
 	if (rs.cfg.nr_pages)
@@ -282,6 +287,7 @@ restore_stream(const struct backend *be, int in_fd, const char *name,
 	be->close(rs.d);
 	sr_free(rs.sr);
 	free(rs.json);
+	lj_free(rs.tree);
 	return 0;
 err:
 	progress_end(pg);
@@ -299,5 +305,6 @@ err:
 	guard_release(g);
 	sr_free(rs.sr);
 	free(rs.json);
+	lj_free(rs.tree);
 	return -1;
 }

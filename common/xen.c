@@ -272,6 +272,30 @@ xen_xs_get(xs_transaction_t t, const char *fmt, ...)
 }
 
 int
+xen_xs_put(xs_transaction_t t, const struct xs_permissions *p,
+    unsigned int np, const char *val, const char *fmt, ...)
+{
+	char path[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(path, sizeof(path), fmt, ap);
+	va_end(ap);
+	if (val == NULL)
+		val = "";
+	if (!xs_write(xen_xsh, t, path, val, strlen(val))) {
+		xp_seterr(XE_SYS, "xenstore: writing %s", path);
+		return -1;
+	}
+	if (np > 0 && !xs_set_permissions(xen_xsh, t, path,
+	    (struct xs_permissions *)p, np)) {
+		xp_seterr(XE_SYS, "xenstore: permissions of %s", path);
+		return -1;
+	}
+	return 0;
+}
+
+int
 xen_xs_txn(int (*fill)(xs_transaction_t, void *), void *arg,
     const char *what)
 {

@@ -37,9 +37,9 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
-#include <yajl/yajl_tree.h>
 
 #include "err.h"
+#include "libxl_json.h"
 #include "progress.h"
 #include "xen_priv.h"
 
@@ -47,7 +47,6 @@
 
 #define XD_MAX_DISKS	16
 #define XD_MAX_NICS	16
-#define XD_MAX_KEYS	128		/* members of one device object */
 #define XD_STR		256		/* a path, a list of addresses */
 #define XD_IFNAME	16		/* IFNAMSIZ */
 #define XD_NAME		64		/* a script's name */
@@ -155,161 +154,6 @@ clean(const char *s, char *buf, size_t n)
 
 /* ---- the config ---- */
 
-/* o's member k; NULL when absent or null (libxl leaves defaults out). */
-static yajl_val
-member(yajl_val o, const char *k)
-{
-	size_t i;
-
-	for (i = 0; i < YAJL_GET_OBJECT(o)->len; i++)
-		if (strcmp(YAJL_GET_OBJECT(o)->keys[i], k) == 0)
-			return YAJL_IS_NULL(YAJL_GET_OBJECT(o)->values[i]) ?
-			    NULL : YAJL_GET_OBJECT(o)->values[i];
-	return NULL;
-}
-
-/*
- * o is an object, each member one of known, once; with colo, members
- * colo* must be null (a nic's COLO settings, which we do not build).
- */
-static int
-check_keys(yajl_val o, const char *what, const char *const *known, int colo)
-{
-	const char *k;
-	char buf[40];
-	size_t i, j, n;
-
-	if (!YAJL_IS_OBJECT(o)) {
-		xp_seterr(XE_STREAM, "domain config: %s is not an object",
-		    what);
-		return -1;
-	}
-	n = YAJL_GET_OBJECT(o)->len;
-	if (n > XD_MAX_KEYS) {
-		xp_seterr(XE_STREAM, "domain config: %s has %zu fields", what, n);
-		return -1;
-	}
-	for (i = 0; i < n; i++) {
-		k = YAJL_GET_OBJECT(o)->keys[i];
-		for (j = 0; j < i; j++)
-			if (strcmp(YAJL_GET_OBJECT(o)->keys[j], k) == 0) {
-				xp_seterr(XE_STREAM, "domain config: %s: %s "
-				    "twice", what, clean(k, buf, sizeof(buf)));
-				return -1;
-			}
-		for (j = 0; known[j] != NULL; j++)
-			if (strcmp(known[j], k) == 0)
-				break;
-		if (known[j] != NULL)
-			continue;
-		if (colo && strncmp(k, "colo", 4) == 0 &&
-		    YAJL_IS_NULL(YAJL_GET_OBJECT(o)->values[i]))
-			continue;
-		if (colo && strncmp(k, "colo", 4) == 0) {
-			xp_seterr(XE_STREAM, "domain config: %s: COLO (%s) is "
-			    "not supported", what, clean(k, buf, sizeof(buf)));
-			return -1;
-		}
-		xp_seterr(XE_STREAM, "domain config: %s: unknown field %s",
-		    what, clean(k, buf, sizeof(buf)));
-		return -1;
-	}
-	return 0;
-}
-
-static int
-get_str(yajl_val o, const char *what, const char *k, const char **out)
-{
-	yajl_val v = member(o, k);
-
-	*out = NULL;
-	if (v == NULL)
-		return 0;
-	if (!YAJL_IS_STRING(v)) {
-		xp_seterr(XE_STREAM, "domain config: %s: %s is not a string",
-		    what, k);
-		return -1;
-	}
-	*out = YAJL_GET_STRING(v);
-	return 0;
-}
-
-static int
-get_int(yajl_val o, const char *what, const char *k, long long min,
-    long long max, long long def, long long *out)
-{
-	yajl_val v = member(o, k);
-
-	*out = def;
-	if (v == NULL)
-		return 0;
-	if (!YAJL_IS_INTEGER(v) || YAJL_GET_INTEGER(v) < min ||
-	    YAJL_GET_INTEGER(v) > max) {
-		xp_seterr(XE_STREAM, "domain config: %s: %s is not an integer "
-		    "in %lld..%lld", what, k, min, max);
-		return -1;
-	}
-	*out = YAJL_GET_INTEGER(v);
-	return 0;
-}
-
-/* An integer flag (libxl "integer" used as one): nonzero is 1. */
-static int
-get_flag(yajl_val o, const char *what, const char *k, int *out)
-{
-	long long n;
-
-	if (get_int(o, what, k, INT32_MIN, INT32_MAX, 0, &n) < 0)
-		return -1;
-	*out = n != 0;
-	return 0;
-}
-
-/* libxl's bool: JSON true or false. */
-static int
-get_bool(yajl_val o, const char *what, const char *k, int *out)
-{
-	yajl_val v = member(o, k);
-
-	*out = 0;
-	if (v == NULL)
-		return 0;
-	if (!YAJL_IS_TRUE(v) && !YAJL_IS_FALSE(v)) {
-		xp_seterr(XE_STREAM, "domain config: %s: %s is not a boolean",
-		    what, k);
-		return -1;
-	}
-	*out = YAJL_IS_TRUE(v);
-	return 0;
-}
-
-/* libxl's defbool: "True", "False", "<default>" (or absent): def. */
-static int
-get_defbool(yajl_val o, const char *what, const char *k, int def, int *out)
-{
-	yajl_val v = member(o, k);
-	const char *s;
-
-	*out = def;
-	if (v == NULL)
-		return 0;
-	if (YAJL_IS_TRUE(v) || YAJL_IS_FALSE(v)) {
-		*out = YAJL_IS_TRUE(v);
-		return 0;
-	}
-	s = YAJL_IS_STRING(v) ? YAJL_GET_STRING(v) : "";
-	if (strcmp(s, "True") == 0)
-		*out = 1;
-	else if (strcmp(s, "False") == 0)
-		*out = 0;
-	else if (strcmp(s, "<default>") != 0) {
-		xp_seterr(XE_STREAM, "domain config: %s: %s is not True, "
-		    "False or <default>", what, k);
-		return -1;
-	}
-	return 0;
-}
-
 /* libxl's backend_domid and backend_domname unset: the backend in dom0. */
 static int
 dom0_backend(yajl_val o, const char *what)
@@ -317,8 +161,8 @@ dom0_backend(yajl_val o, const char *what)
 	const char *s;
 	long long n;
 
-	if (get_int(o, what, "backend_domid", 0, DOMID_FIRST_RESERVED - 1, 0,
-	    &n) < 0 || get_str(o, what, "backend_domname", &s) < 0)
+	if (lj_int(o, what, "backend_domid", 0, DOMID_FIRST_RESERVED - 1, 0,
+	    &n) < 0 || lj_str(o, what, "backend_domname", &s) < 0)
 		return -1;
 	if (n != 0 || s != NULL) {
 		xp_seterr(XE_STREAM, "domain config: %s: a backend domain "
@@ -335,7 +179,7 @@ get_only(yajl_val o, const char *what, const char *k, const char *ok)
 	const char *s;
 	char buf[64];
 
-	if (get_str(o, what, k, &s) < 0)
+	if (lj_str(o, what, k, &s) < 0)
 		return -1;
 	if (s != NULL && strcmp(s, ok) != 0 && strcmp(s, "unknown") != 0) {
 		xp_seterr(XE_STREAM, "domain config: %s: %s \"%s\" is not "
@@ -503,8 +347,8 @@ parse_disk(yajl_val o, unsigned int idx, struct xd_disk *d)
 	int colo;
 
 	snprintf(what, sizeof(what), "disks[%u]", idx);
-	if (check_keys(o, what, disk_keys, 0) < 0 ||
-	    get_str(o, what, "vdev", &s) < 0)
+	if (lj_keys(o, what, disk_keys, 0) < 0 ||
+	    lj_str(o, what, "vdev", &s) < 0)
 		return -1;
 	if (s == NULL || strlen(s) >= sizeof(d->vdev) ||
 	    (d->devid = vdev_number(s)) < 0) {
@@ -521,7 +365,7 @@ parse_disk(yajl_val o, unsigned int idx, struct xd_disk *d)
 	    get_only(o, what, "backend", "phy") < 0 ||
 	    get_only(o, what, "specification", "xen") < 0 ||
 	    get_only(o, what, "transport", "unknown") < 0 ||
-	    get_str(o, what, "format", &s) < 0)
+	    lj_str(o, what, "format", &s) < 0)
 		return -1;
 	if (s == NULL || strcmp(s, "raw") != 0) {
 		xp_seterr(XE_STREAM, "domain config: %s: format \"%s\" is not "
@@ -529,9 +373,9 @@ parse_disk(yajl_val o, unsigned int idx, struct xd_disk *d)
 		    s ? clean(s, buf, sizeof(buf)) : "unknown");
 		return -1;
 	}
-	if (get_int(o, what, "irq", 0, 0, 0, &n) < 0 ||
-	    get_int(o, what, "base", 0, 0, 0, &n) < 0 ||
-	    get_defbool(o, what, "colo_enable", 0, &colo) < 0)
+	if (lj_int(o, what, "irq", 0, 0, 0, &n) < 0 ||
+	    lj_int(o, what, "base", 0, 0, 0, &n) < 0 ||
+	    lj_defbool(o, what, "colo_enable", 0, &colo) < 0)
 		return -1;
 	if (colo) {
 		xp_seterr(XE_STREAM, "domain config: %s: COLO is not "
@@ -539,7 +383,7 @@ parse_disk(yajl_val o, unsigned int idx, struct xd_disk *d)
 		return -1;
 	}
 
-	if (get_str(o, what, "pdev_path", &s) < 0)
+	if (lj_str(o, what, "pdev_path", &s) < 0)
 		return -1;
 	if (s == NULL || !path_ok(s)) {
 		xp_seterr(XE_STREAM, "domain config: %s: %s pdev_path \"%s\"",
@@ -548,7 +392,7 @@ parse_disk(yajl_val o, unsigned int idx, struct xd_disk *d)
 		return -1;
 	}
 	snprintf(d->pdev, sizeof(d->pdev), "%s", s);
-	if (get_str(o, what, "script", &script) < 0)
+	if (lj_str(o, what, "script", &script) < 0)
 		return -1;
 	if (script_path(script ? script : "block", d->script,
 	    sizeof(d->script)) < 0) {
@@ -557,13 +401,13 @@ parse_disk(yajl_val o, unsigned int idx, struct xd_disk *d)
 		    sizeof(buf)));
 		return -1;
 	}
-	if (get_flag(o, what, "readwrite", &d->rw) < 0 ||
-	    get_flag(o, what, "removable", &d->removable) < 0 ||
-	    get_flag(o, what, "is_cdrom", &d->cdrom) < 0 ||
-	    get_bool(o, what, "direct_io_safe", &d->direct_io) < 0 ||
-	    get_defbool(o, what, "discard_enable", d->rw, &d->discard) < 0 ||
-	    get_defbool(o, what, "colo_restore_enable", 0, &colo) < 0 ||
-	    get_defbool(o, what, "trusted", 1, &d->trusted) < 0)
+	if (lj_flag(o, what, "readwrite", &d->rw) < 0 ||
+	    lj_flag(o, what, "removable", &d->removable) < 0 ||
+	    lj_flag(o, what, "is_cdrom", &d->cdrom) < 0 ||
+	    lj_bool(o, what, "direct_io_safe", &d->direct_io) < 0 ||
+	    lj_defbool(o, what, "discard_enable", d->rw, &d->discard) < 0 ||
+	    lj_defbool(o, what, "colo_restore_enable", 0, &colo) < 0 ||
+	    lj_defbool(o, what, "trusted", 1, &d->trusted) < 0)
 		return -1;
 
 	/* without a script, libxl's phy wants a block device or a file */
@@ -596,7 +440,7 @@ get_ifname(yajl_val o, const char *what, const char *k, const char *def,
 	const char *s;
 	char buf[64];
 
-	if (get_str(o, what, k, &s) < 0)
+	if (lj_str(o, what, k, &s) < 0)
 		return -1;
 	if (s == NULL)
 		s = def;
@@ -619,8 +463,8 @@ parse_nic(yajl_val o, unsigned int idx, struct xd_nic *nic)
 	long long n;
 
 	snprintf(what, sizeof(what), "nics[%u]", idx);
-	if (check_keys(o, what, nic_keys, 1) < 0 ||
-	    get_int(o, what, "devid", -1, 65535, -1, &n) < 0)
+	if (lj_keys(o, what, nic_keys, 1) < 0 ||
+	    lj_int(o, what, "devid", -1, 65535, -1, &n) < 0)
 		return -1;
 	nic->devid = n;
 	if (n >= 0)
@@ -628,8 +472,8 @@ parse_nic(yajl_val o, unsigned int idx, struct xd_nic *nic)
 	/* PV and PVH: vif, never vif_ioemu (libxl__device_nic_setdefault) */
 	if (dom0_backend(o, what) < 0 ||
 	    get_only(o, what, "nictype", "vif") < 0 ||
-	    get_str(o, what, "model", &s) < 0 ||	/* only qemu's */
-	    get_int(o, what, "mtu", 0, 65535, 0, &n) < 0)
+	    lj_str(o, what, "model", &s) < 0 ||	/* only qemu's */
+	    lj_int(o, what, "mtu", 0, 65535, 0, &n) < 0)
 		return -1;
 	if (n != 0 && n < 68) {
 		xp_seterr(XE_STREAM, "domain config: %s: mtu %lld", what, n);
@@ -637,7 +481,7 @@ parse_nic(yajl_val o, unsigned int idx, struct xd_nic *nic)
 	}
 	nic->mtu = n ? n : MTU_DEFAULT;
 
-	if (get_str(o, what, "mac", &s) < 0)
+	if (lj_str(o, what, "mac", &s) < 0)
 		return -1;
 	if (s != NULL && parse_mac(s, nic->mac) < 0) {
 		xp_seterr(XE_STREAM, "domain config: %s: bad mac \"%s\"", what,
@@ -658,7 +502,7 @@ parse_nic(yajl_val o, unsigned int idx, struct xd_nic *nic)
 		nic->mac[5] = r[2];
 	}
 
-	if (get_str(o, what, "ip", &s) < 0)
+	if (lj_str(o, what, "ip", &s) < 0)
 		return -1;
 	if (s != NULL && !chars_ok(s, ".:/ ", XD_STR)) {
 		xp_seterr(XE_STREAM, "domain config: %s: bad ip \"%s\"", what,
@@ -674,7 +518,7 @@ parse_nic(yajl_val o, unsigned int idx, struct xd_nic *nic)
 		xp_seterr(XE_STREAM, "domain config: %s: empty bridge", what);
 		return -1;
 	}
-	if (get_str(o, what, "script", &s) < 0)
+	if (lj_str(o, what, "script", &s) < 0)
 		return -1;
 	if (script_path(s ? s : "vif-bridge", nic->script,
 	    sizeof(nic->script)) < 0) {
@@ -682,14 +526,14 @@ parse_nic(yajl_val o, unsigned int idx, struct xd_nic *nic)
 		    "a name in " SCRIPT_DIR, what, clean(s, buf, sizeof(buf)));
 		return -1;
 	}
-	if (get_int(o, what, "rate_bytes_per_interval", 0, INT64_MAX, 0,
+	if (lj_int(o, what, "rate_bytes_per_interval", 0, INT64_MAX, 0,
 	    &n) < 0)
 		return -1;
 	nic->rate_bytes = n;
-	if (get_int(o, what, "rate_interval_usecs", 0, UINT32_MAX, 0, &n) < 0)
+	if (lj_int(o, what, "rate_interval_usecs", 0, UINT32_MAX, 0, &n) < 0)
 		return -1;
 	nic->rate_usecs = n;
-	return get_defbool(o, what, "trusted", 1, &nic->trusted);
+	return lj_defbool(o, what, "trusted", 1, &nic->trusted);
 }
 
 /* The kinds libxl_domain_config has besides disks and nics. */
@@ -698,45 +542,21 @@ static const char *const other_kinds[] = {
 	"vdispls", "vsnds", "channels", "usbctrls", "usbdevs", NULL
 };
 
-/* An array member (or none); -1 when present and not an array. */
-static int
-get_array(yajl_val root, const char *k, size_t max, yajl_val *out)
-{
-	yajl_val v = member(root, k);
-
-	*out = NULL;
-	if (v == NULL)
-		return 0;
-	if (!YAJL_IS_ARRAY(v)) {
-		xp_seterr(XE_STREAM, "domain config: %s is not an array", k);
-		return -1;
-	}
-	if (YAJL_GET_ARRAY(v)->len > max) {
-		xp_seterr(XE_STREAM, "domain config: %zu %s, at most %zu",
-		    YAJL_GET_ARRAY(v)->len, k, max);
-		return -1;
-	}
-	*out = v;
-	return 0;
-}
-
 int
-xen_devs_parse(const char *json, struct xen_devs **out)
+xen_devs_parse(yajl_val root, struct xen_devs **out)
 {
 	struct xen_devs *d = NULL;
-	yajl_val root, disks, nics, v;
-	char errbuf[128];
+	yajl_val disks, nics, v;
 	unsigned int i, j;
 	int next = 0, rc = -1;
 
 	*out = NULL;
-	root = json ? yajl_tree_parse(json, errbuf, sizeof(errbuf)) : NULL;
-	if (root == NULL || !YAJL_IS_OBJECT(root)) {
+	if (root == NULL) {
 		xp_seterr(XE_STREAM, "domain config is not a JSON object");
 		goto out;
 	}
 	for (i = 0; other_kinds[i] != NULL; i++) {
-		if (get_array(root, other_kinds[i], SIZE_MAX, &v) < 0)
+		if (lj_array(root, other_kinds[i], SIZE_MAX, &v) < 0)
 			goto out;
 		if (v != NULL && YAJL_GET_ARRAY(v)->len > 0) {
 			xp_seterr(XE_STREAM, "domain config has %s, which the "
@@ -744,8 +564,8 @@ xen_devs_parse(const char *json, struct xen_devs **out)
 			goto out;
 		}
 	}
-	if (get_array(root, "disks", XD_MAX_DISKS, &disks) < 0 ||
-	    get_array(root, "nics", XD_MAX_NICS, &nics) < 0)
+	if (lj_array(root, "disks", XD_MAX_DISKS, &disks) < 0 ||
+	    lj_array(root, "nics", XD_MAX_NICS, &nics) < 0)
 		goto out;
 	if ((disks == NULL || YAJL_GET_ARRAY(disks)->len == 0) &&
 	    (nics == NULL || YAJL_GET_ARRAY(nics)->len == 0)) {
@@ -793,7 +613,6 @@ xen_devs_parse(const char *json, struct xen_devs **out)
 	rc = 0;
 out:
 	free(d);
-	yajl_tree_free(root);
 	return rc;
 }
 
@@ -915,24 +734,6 @@ build_nic(uint32_t domid, const struct xd_nic *n, struct xd_add *a,
 	kv_add(&a->ro, "mtu", "%u", n->mtu);
 }
 
-/* dir/k = val, with perms p when np > 0 (else the parent's). */
-static int
-put(xs_transaction_t t, const char *dir, const char *k, const char *val,
-    struct xs_permissions *p, unsigned int np)
-{
-	char path[XD_PATH + 32];
-
-	snprintf(path, sizeof(path), "%s/%s", dir, k);
-	if (!xs_write(xen_xsh, t, path, val, strlen(val))) {
-		xp_seterr(XE_SYS, "xenstore: writing %s", path);
-		return -1;
-	}
-	if (np > 0 && !xs_set_permissions(xen_xsh, t, path, p, np)) {
-		xp_seterr(XE_SYS, "xenstore: permissions of %s", path);
-		return -1;
-	}
-	return 0;
-}
 
 /* A new directory path with perms p (whatever was there removed). */
 static int
@@ -974,30 +775,33 @@ fill_dev(xs_transaction_t t, void *arg)
 		xp_seterr(XE_SYS, "xenstore: reading %s", v->lx);
 		return -1;
 	}
-	if (put(t, v->lx, "frontend", v->fe, NULL, 0) < 0 ||
-	    put(t, v->lx, "backend", v->be, NULL, 0) < 0)
+	if (xen_xs_put(t, NULL, 0, v->fe, "%s/frontend", v->lx) < 0 ||
+	    xen_xs_put(t, NULL, 0, v->be, "%s/backend", v->lx) < 0)
 		return -1;
 
 	if (newdir(t, v->fe, fe_perm) < 0 ||
-	    put(t, v->fe, "backend", v->be, NULL, 0) < 0)
+	    xen_xs_put(t, NULL, 0, v->be, "%s/backend", v->fe) < 0)
 		return -1;
 	for (i = 0; i < a->front.n; i++)
-		if (put(t, v->fe, a->front.e[i].k, a->front.e[i].v, fe_perm,
-		    2) < 0)
+		if (xen_xs_put(t, fe_perm, 2, a->front.e[i].v, "%s/%s", v->fe,
+		    a->front.e[i].k) < 0)
 			return -1;
 	for (i = 0; i < a->ro.n; i++)
-		if (put(t, v->fe, a->ro.e[i].k, a->ro.e[i].v, be_perm, 2) < 0)
+		if (xen_xs_put(t, be_perm, 2, a->ro.e[i].v, "%s/%s", v->fe,
+		    a->ro.e[i].k) < 0)
 			return -1;
 
 	if (newdir(t, v->be, be_perm) < 0 ||
-	    put(t, v->be, "frontend", v->fe, NULL, 0) < 0)
+	    xen_xs_put(t, NULL, 0, v->fe, "%s/frontend", v->be) < 0)
 		return -1;
 	for (i = 0; i < a->back.n; i++)
-		if (put(t, v->be, a->back.e[i].k, a->back.e[i].v, NULL, 0) < 0)
+		if (xen_xs_put(t, NULL, 0, a->back.e[i].v, "%s/%s", v->be,
+		    a->back.e[i].k) < 0)
 			return -1;
 	/* libxl's own copy, which xl destroy reads */
 	for (i = 0; i < a->back.n; i++)
-		if (put(t, v->lx, a->back.e[i].k, a->back.e[i].v, NULL, 0) < 0)
+		if (xen_xs_put(t, NULL, 0, a->back.e[i].v, "%s/%s", v->lx,
+		    a->back.e[i].k) < 0)
 			return -1;
 	return 0;
 }
@@ -1323,10 +1127,10 @@ start_remove(xs_transaction_t t, void *arg)
 	free(s);
 	if (v->state < 0)		/* backend gone: cleanup only */
 		return 0;
-	if (put(t, v->be, "online", "0", NULL, 0) < 0)
+	if (xen_xs_put(t, NULL, 0, "0", "%s/online", v->be) < 0)
 		return -1;
-	if (v->state != XenbusStateClosed && put(t, v->be, "state", "5",
-	    NULL, 0) < 0)
+	if (v->state != XenbusStateClosed && xen_xs_put(t, NULL, 0, "5",
+	    "%s/state", v->be) < 0)
 		return -1;
 	return 0;
 }

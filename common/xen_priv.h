@@ -75,6 +75,13 @@ void xen_close(struct dom *d);
 char *xen_xs_get(xs_transaction_t t, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 /* fill(t, arg) in a transaction, again while the commit meets EAGAIN. */
+/*
+ * Write val (NULL: "") at the path fmt makes, then give it the np
+ * permissions p (np 0: it inherits its parent's).  -1 with xp_err.
+ */
+int xen_xs_put(xs_transaction_t t, const struct xs_permissions *p,
+    unsigned int np, const char *val, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
 int xen_xs_txn(int (*fill)(xs_transaction_t, void *), void *arg,
     const char *what);
 
@@ -85,14 +92,14 @@ int xen_xs_txn(int (*fill)(xs_transaction_t, void *), void *arg,
  */
 struct xen_devs;	/* opaque: the disks and nics of a config */
 /*
- * Parse the config JSON with libxl's defaults.  Refuses (XE_STREAM) the
- * other device kinds and what we cannot rebuild: only phy-backed vbd
+ * Read the config (lj_parse's tree) with libxl's defaults.  Refuses
+ * (XE_STREAM) the other device kinds and what we cannot rebuild: only phy-backed vbd
  * (backend phy, or unknown/absent with a block device, a file or a script)
  * with a pdev_path, and vif nictype vif (default bridge xenbr0, script
  * vif-bridge, a random 00:16:3e mac when it has none); at most 16 of each.
  * 0 and *out NULL when there are none: every function here takes NULL.
  */
-int xen_devs_parse(const char *json, struct xen_devs **out);
+int xen_devs_parse(struct yajl_val_s *config, struct xen_devs **out);
 /*
  * Write each device's frontend, backend and /libxl/DOMID/device entries,
  * wait (10 s) for the backend's InitWait, run its hotplug script (block

@@ -71,8 +71,8 @@ struct xr_conf {
 	int vpmu, msr_relaxed, nested;
 	unsigned int max_vcpus;
 	uint8_t *avail;			/* max_vcpus bytes: vCPU online */
-	int64_t max_memkb, target_memkb, video_memkb, shadow_memkb;
-	int64_t slack_memkb;		/* PV */
+	long long max_memkb, target_memkb, video_memkb, shadow_memkb;
+	long long slack_memkb;		/* PV */
 	int32_t event_channels, max_grant_frames, max_maptrack_frames;
 	int max_grant_version;		/* -1: the host's best */
 	uint32_t tsc_mode, timer_mode, altp2m;
@@ -137,84 +137,6 @@ xr_logdestroy(struct xentoollog_logger *lg)
 
 /* ---- the config ---- */
 
-static yajl_val
-jget(yajl_val root, const char *a, const char *b, const char *c)
-{
-	const char *path[] = { a, b, c, NULL };
-
-	return yajl_tree_get(root, path, yajl_t_any);
-}
-
-static const char *
-jstr(yajl_val root, const char *a, const char *b, const char *c)
-{
-	yajl_val v = jget(root, a, b, c);
-
-	return YAJL_IS_STRING(v) ? YAJL_GET_STRING(v) : NULL;
-}
-
-/* An integer member, or def when absent; -1 (and xp_err) when not one. */
-static int
-jint(yajl_val root, const char *a, const char *b, const char *c,
-    int64_t min, int64_t max, int64_t def, int64_t *out)
-{
-	yajl_val v = jget(root, a, b, c);
-
-	*out = def;
-	if (v == NULL)
-		return 0;
-	if (!YAJL_IS_INTEGER(v) || YAJL_GET_INTEGER(v) < min ||
-	    YAJL_GET_INTEGER(v) > max) {
-		xp_seterr(XE_STREAM, "domain config: %s.%s is not an integer "
-		    "in %" PRId64 "..%" PRId64, a, c ? c : b, min, max);
-		return -1;
-	}
-	*out = YAJL_GET_INTEGER(v);
-	return 0;
-}
-
-/* libxl's defbool: "True", "False", "<default>" (absent: default). */
-static int
-jbool(yajl_val root, const char *a, const char *b, const char *c)
-{
-	const char *s = jstr(root, a, b, c);
-
-	if (s != NULL && strcmp(s, "True") == 0)
-		return 1;
-	if (s != NULL && strcmp(s, "False") == 0)
-		return 0;
-	return -1;
-}
-
-/* An enum member: its index in names, def when absent; -1 when unknown. */
-static int
-jenum(yajl_val root, const char *a, const char *b, const char *c,
-    const char *const *names, int def, uint32_t *out)
-{
-	const char *s = jstr(root, a, b, c);
-	int i;
-
-	*out = def;
-	if (s == NULL)
-		return 0;
-	for (i = 0; names[i] != NULL; i++)
-		if (names[i][0] != '\0' && strcmp(s, names[i]) == 0) {
-			*out = i;
-			return 0;
-		}
-	xp_seterr(XE_STREAM, "domain config: %s.%s \"%s\" is not supported",
-	    a, c ? c : b, s);
-	return -1;
-}
-
-static int
-count(yajl_val root, const char *key)
-{
-	yajl_val v = jget(root, key, NULL, NULL);
-
-	return YAJL_IS_ARRAY(v) ? (int)YAJL_GET_ARRAY(v)->len : 0;
-}
-
 static int
 parse_uuid(const char *s, xen_domain_handle_t h)
 {
@@ -257,125 +179,120 @@ dupstr(const char *s)
 	return s != NULL ? strdup(s) : NULL;
 }
 
+/* The avail_vcpus bitmap libxl writes as a list of vCPU numbers. */
 static int
-parse_conf(const char *json, struct xr_conf *c)
+parse_avail(yajl_val binfo, struct xr_conf *c)
 {
-	static const char *const tsc[] = { "default", "always_emulate",
-		"native", NULL };
-	static const char *const timer[] = { "delay_for_missed_ticks",
-		"no_delay_for_missed_ticks", "no_missed_ticks_pending",
-		"one_missed_tick_pending", NULL };
-	static const char *const altp2m[] = { "disabled", "mixed", "external",
-		"limited", NULL };
-	const char *pvk = "type.pv", *s;
-	char errbuf[128];
-	yajl_val root, v;
-	int64_t n;
+	yajl_val v = lj_member(binfo, "avail_vcpus"), e;
 	size_t i;
-	int rc = -1;
 
-	root = yajl_tree_parse(json, errbuf, sizeof(errbuf));
-	if (root == NULL || !YAJL_IS_OBJECT(root)) {
-		xp_seterr(XE_STREAM, "domain config is not a JSON object");
-		goto out;
+	if ((c->avail = calloc(c->max_vcpus, 1)) == NULL) {
+		xp_seterr(XE_SYS, "config");
+		return -1;
 	}
-	s = jstr(root, "c_info", "type", NULL);
+	if (lj_len(v) == 0) {
+		memset(c->avail, 1, c->max_vcpus);
+		return 0;
+	}
+	for (i = 0; i < lj_len(v); i++) {
+		e = YAJL_GET_ARRAY(v)->values[i];
+		if (!YAJL_IS_INTEGER(e) || YAJL_GET_INTEGER(e) < 0) {
+			xp_seterr(XE_STREAM, "domain config: bad "
+			    "b_info.avail_vcpus");
+			return -1;
+		}
+		if (YAJL_GET_INTEGER(e) < c->max_vcpus)
+			c->avail[YAJL_GET_INTEGER(e)] = 1;
+	}
+	return 0;
+}
+
+/* c_info: the type, the devices we cannot build, the UUID, the pool. */
+static int
+parse_cinfo(yajl_val root, struct xr_conf *c)
+{
+	static const char *const others[] = { "pcidevs", "vtpms", "p9s",
+		"vfbs", "vkbs", "channels", "usbctrls", "usbdevs", "dtdevs",
+		"vdispls", "vsnds", "pvcallsifs", NULL };
+	yajl_val cinfo = lj_member(root, "c_info");
+	const char *s;
+	size_t i;
+
+	if (lj_str(cinfo, "c_info", "type", &s) < 0)
+		return -1;
 	if (s == NULL || strcmp(s, "hvm") == 0) {
 		xp_seterr(XE_STREAM, "domain config: %s guest: HVM guests need "
 		    "a device model, which the xen backend does not start "
 		    "(use xl restore)", s ? s : "untyped");
-		goto out;
+		return -1;
 	}
 	if (strcmp(s, "pv") != 0 && strcmp(s, "pvh") != 0) {
 		xp_seterr(XE_STREAM, "domain config: unknown type \"%s\"", s);
-		goto out;
+		return -1;
 	}
 	c->pv = strcmp(s, "pv") == 0;
 	/* disks and nics: xen_dev.c; anything else we cannot rebuild */
-	if (count(root, "pcidevs") || count(root, "vtpms") ||
-	    count(root, "p9s") || count(root, "vfbs") ||
-	    count(root, "vkbs") || count(root, "channels") ||
-	    count(root, "usbctrls") || count(root, "usbdevs") ||
-	    count(root, "dtdevs") || count(root, "vdispls") ||
-	    count(root, "vsnds") || count(root, "pvcallsifs")) {
-		xp_seterr(XE_STREAM, "domain config has devices other than "
-		    "disks and nics (pci, vfb, vkb, channels, ...), which the "
-		    "xen backend does not build");
-		goto out;
-	}
-	s = jstr(root, "c_info", "passthrough", NULL);
+	for (i = 0; others[i] != NULL; i++)
+		if (lj_len(lj_member(root, others[i])) > 0) {
+			xp_seterr(XE_STREAM, "domain config has devices other "
+			    "than disks and nics (pci, vfb, vkb, channels, "
+			    "...), which the xen backend does not build");
+			return -1;
+		}
+	if (lj_str(cinfo, "c_info", "passthrough", &s) < 0)
+		return -1;
 	if (s != NULL && strcmp(s, "disabled") != 0 &&
 	    strcmp(s, "default") != 0) {
 		xp_seterr(XE_STREAM, "domain config: passthrough \"%s\" is not "
 		    "supported", s);
-		goto out;
+		return -1;
 	}
-	s = jstr(root, "c_info", "uuid", NULL);
+	if (lj_str(cinfo, "c_info", "uuid", &s) < 0)
+		return -1;
 	if (s != NULL && parse_uuid(s, c->handle) < 0) {
 		xp_seterr(XE_STREAM, "domain config: bad uuid");
-		goto out;
+		return -1;
 	}
 	if (s == NULL && getrandom(c->handle, sizeof(c->handle), 0) !=
 	    sizeof(c->handle)) {
 		xp_seterr(XE_SYS, "uuid");
-		goto out;
+		return -1;
 	}
 	if (s == NULL) {	/* a version 4 uuid, as libxl makes */
 		c->handle[6] = (c->handle[6] & 0x0f) | 0x40;
 		c->handle[8] = (c->handle[8] & 0x3f) | 0x80;
 	}
 	uuid_string(c->handle, c->uuid);
-	s = jstr(root, "c_info", "pool_name", NULL);
+	if (lj_str(cinfo, "c_info", "pool_name", &s) < 0)
+		return -1;
 	if (s != NULL && (strlen(s) >= sizeof(c->pool) || s[0] == '\0' ||
 	    strchr(s, '/') != NULL)) {
 		xp_seterr(XE_STREAM, "domain config: bad pool_name");
-		goto out;
+		return -1;
 	}
 	snprintf(c->pool, sizeof(c->pool), "%s", s != NULL &&
 	    strcmp(s, "Pool-0") != 0 ? s : "");
-	c->hap = jbool(root, "c_info", "hap", NULL);
-	c->vpmu = jbool(root, "b_info", "vpmu", NULL) == 1;
-	c->nested = jbool(root, "b_info", "nested_hvm", NULL) == 1;
-	c->msr_relaxed = jbool(root, "b_info", "arch_x86", "msr_relaxed") == 1;
+	return lj_defbool(cinfo, "c_info", "hap", -1, &c->hap);
+}
 
-	if (jint(root, "b_info", "max_vcpus", NULL, 1, 4096, 1, &n) < 0)
-		goto out;
-	c->max_vcpus = n;
-	if ((c->avail = calloc(c->max_vcpus, 1)) == NULL) {
-		xp_seterr(XE_SYS, "config");
-		goto out;
-	}
-	v = jget(root, "b_info", "avail_vcpus", NULL);
-	if (YAJL_IS_ARRAY(v) && YAJL_GET_ARRAY(v)->len > 0) {
-		for (i = 0; i < YAJL_GET_ARRAY(v)->len; i++) {
-			yajl_val e = YAJL_GET_ARRAY(v)->values[i];
-
-			if (!YAJL_IS_INTEGER(e) || YAJL_GET_INTEGER(e) < 0) {
-				xp_seterr(XE_STREAM, "domain config: bad "
-				    "b_info.avail_vcpus");
-				goto out;
-			}
-			if (YAJL_GET_INTEGER(e) < c->max_vcpus)
-				c->avail[YAJL_GET_INTEGER(e)] = 1;
-		}
-	} else
-		memset(c->avail, 1, c->max_vcpus);
-
-	/* memory: 1 TiB at most (DOM_PAGES_MAX) */
-	if (jint(root, "b_info", "max_memkb", NULL, 1, 1LL << 30, 0,
+/* b_info's memory, in KiB: 1 TiB at most (DOM_PAGES_MAX). */
+static int
+parse_memory(yajl_val binfo, yajl_val pv, struct xr_conf *c)
+{
+	if (lj_int(binfo, "b_info", "max_memkb", 1, 1LL << 30, 0,
 	    &c->max_memkb) < 0 ||
-	    jint(root, "b_info", "target_memkb", NULL, 1, 1LL << 30,
+	    lj_int(binfo, "b_info", "target_memkb", 1, 1LL << 30,
 	    c->max_memkb, &c->target_memkb) < 0 ||
-	    jint(root, "b_info", "video_memkb", NULL, -1, 1LL << 30, 0,
+	    lj_int(binfo, "b_info", "video_memkb", -1, 1LL << 30, 0,
 	    &c->video_memkb) < 0 ||
-	    jint(root, "b_info", "shadow_memkb", NULL, -1, 1LL << 30, -1,
+	    lj_int(binfo, "b_info", "shadow_memkb", -1, 1LL << 30, -1,
 	    &c->shadow_memkb) < 0 ||
-	    jint(root, "b_info", pvk, "slack_memkb", -1, 1LL << 30, 0,
+	    lj_int(pv, "b_info.type.pv", "slack_memkb", -1, 1LL << 30, 0,
 	    &c->slack_memkb) < 0)
-		goto out;
+		return -1;
 	if (c->max_memkb == 0) {
 		xp_seterr(XE_STREAM, "domain config: no b_info.max_memkb");
-		goto out;
+		return -1;
 	}
 	if (c->video_memkb < 0)
 		c->video_memkb = 0;
@@ -384,37 +301,71 @@ parse_conf(const char *json, struct xr_conf *c)
 	if (c->shadow_memkb < 0)	/* libxl__get_required_paging_memory */
 		c->shadow_memkb = 4 * (256 * c->max_vcpus +
 		    (!c->pv + (c->pv || c->hap == 0)) * (c->max_memkb / 1024));
+	return 0;
+}
 
-	if (jint(root, "b_info", "event_channels", NULL, 0, INT32_MAX, 1023,
+/* The config as libxl would build from it (lj_parse's tree). */
+static int
+parse_conf(yajl_val root, struct xr_conf *c)
+{
+	static const char *const tsc[] = { "default", "always_emulate",
+		"native", NULL };
+	static const char *const timer[] = { "delay_for_missed_ticks",
+		"no_delay_for_missed_ticks", "no_missed_ticks_pending",
+		"one_missed_tick_pending", NULL };
+	static const char *const altp2m[] = { "disabled", "mixed", "external",
+		"limited", NULL };
+	yajl_val binfo = lj_member(root, "b_info");
+	yajl_val pv = lj_member(lj_member(binfo, "type"), "pv");
+	const char *s, *k, *r, *cl;
+	long long n;
+	int on;
+
+	if (root == NULL) {
+		xp_seterr(XE_STREAM, "domain config is not a JSON object");
+		return -1;
+	}
+	if (parse_cinfo(root, c) < 0 ||
+	    lj_defbool(binfo, "b_info", "vpmu", 0, &c->vpmu) < 0 ||
+	    lj_defbool(binfo, "b_info", "nested_hvm", 0, &c->nested) < 0 ||
+	    lj_defbool(lj_member(binfo, "arch_x86"), "b_info.arch_x86",
+	    "msr_relaxed", 0, &on) < 0)
+		return -1;
+	c->msr_relaxed = on;
+	if (lj_int(binfo, "b_info", "max_vcpus", 1, 4096, 1, &n) < 0)
+		return -1;
+	c->max_vcpus = n;
+	if (parse_avail(binfo, c) < 0 || parse_memory(binfo, pv, c) < 0)
+		return -1;
+	if (lj_int(binfo, "b_info", "event_channels", 0, INT32_MAX, 1023,
 	    &n) < 0)
-		goto out;
+		return -1;
 	c->event_channels = n ? n : 1023;
-	if (jint(root, "b_info", "max_grant_frames", NULL, -1, INT32_MAX, -1,
+	if (lj_int(binfo, "b_info", "max_grant_frames", -1, INT32_MAX, -1,
 	    &n) < 0)
-		goto out;
+		return -1;
 	c->max_grant_frames = n;
-	if (jint(root, "b_info", "max_maptrack_frames", NULL, -1, INT32_MAX,
+	if (lj_int(binfo, "b_info", "max_maptrack_frames", -1, INT32_MAX,
 	    -1, &n) < 0)
-		goto out;
+		return -1;
 	c->max_maptrack_frames = n;
-	if (jint(root, "b_info", "max_grant_version", NULL, -1, 15, -1,
-	    &n) < 0)
-		goto out;
+	if (lj_int(binfo, "b_info", "max_grant_version", -1, 15, -1, &n) < 0)
+		return -1;
 	c->max_grant_version = n;
-	if (jenum(root, "b_info", "tsc_mode", NULL, tsc, 0, &c->tsc_mode) < 0 ||
-	    jenum(root, "b_info", "timer_mode", NULL, timer, 1,
+	if (lj_enum(binfo, "b_info", "tsc_mode", tsc, 0, &c->tsc_mode) < 0 ||
+	    lj_enum(binfo, "b_info", "timer_mode", timer, 1,
 	    &c->timer_mode) < 0 ||
-	    jenum(root, "b_info", "altp2m", NULL, altp2m, 0, &c->altp2m) < 0)
-		goto out;
-	c->dm_version = dupstr(jstr(root, "b_info", "device_model_version",
-	    NULL));
-	c->kernel = dupstr(jstr(root, "b_info", pvk, "kernel"));
-	c->ramdisk = dupstr(jstr(root, "b_info", pvk, "ramdisk"));
-	c->cmdline = dupstr(jstr(root, "b_info", pvk, "cmdline"));
-	rc = 0;
-out:
-	yajl_tree_free(root);
-	return rc;
+	    lj_enum(binfo, "b_info", "altp2m", altp2m, 0, &c->altp2m) < 0 ||
+	    lj_str(binfo, "b_info", "device_model_version", &s) < 0 ||
+	    lj_str(pv, "b_info.type.pv", "kernel", &k) < 0 ||
+	    lj_str(pv, "b_info.type.pv", "ramdisk", &r) < 0 ||
+	    lj_str(pv, "b_info.type.pv", "cmdline", &cl) < 0)
+		return -1;
+	c->dm_version = dupstr(s);
+	c->kernel = dupstr(k);
+	c->ramdisk = dupstr(r);
+	c->cmdline = dupstr(cl);
+	return 0;
 }
 
 static void
@@ -446,15 +397,9 @@ xput(uint32_t domid, xs_transaction_t t, enum perm perm, const char *val,
 	va_start(ap, fmt);
 	vsnprintf(path, sizeof(path), fmt, ap);
 	va_end(ap);
-	if (val == NULL)
-		val = "";
-	if (!xs_write(xen_xsh, t, path, val, strlen(val))) {
-		xp_seterr(XE_SYS, "xenstore: writing %s", path);
-		return -1;
-	}
 	switch (perm) {
 	case P_KEEP:
-		return 0;
+		break;
 	case P_RO:
 		p[np++] = (struct xs_permissions){ 0, XS_PERM_NONE };
 		p[np++] = (struct xs_permissions){ domid, XS_PERM_READ };
@@ -466,11 +411,7 @@ xput(uint32_t domid, xs_transaction_t t, enum perm perm, const char *val,
 		p[np++] = (struct xs_permissions){ 0, XS_PERM_NONE };
 		break;
 	}
-	if (!xs_set_permissions(xen_xsh, t, path, p, np)) {
-		xp_seterr(XE_SYS, "xenstore: permissions of %s", path);
-		return -1;
-	}
-	return 0;
+	return xen_xs_put(t, p, np, val, "%s", path);
 }
 
 /* Does a domain other than domid have path as its vm path? */
@@ -635,12 +576,12 @@ fill_static(xs_transaction_t t, void *arg)
 	if (xput(id, t, perm, val, __VA_ARGS__) < 0) \
 		return -1; \
 } while (0)
-	snprintf(v, sizeof(v), "%" PRId64, r->c.max_memkb);
+	snprintf(v, sizeof(v), "%lld", r->c.max_memkb);
 	PUT(P_KEEP, v, "%s/memory/static-max", dp);
-	snprintf(v, sizeof(v), "%" PRId64, r->c.target_memkb -
+	snprintf(v, sizeof(v), "%lld", r->c.target_memkb -
 	    r->c.video_memkb);
 	PUT(P_KEEP, v, "%s/memory/target", dp);
-	snprintf(v, sizeof(v), "%" PRId64, r->c.video_memkb);
+	snprintf(v, sizeof(v), "%lld", r->c.video_memkb);
 	PUT(P_KEEP, v, "%s/memory/videoram", dp);
 	snprintf(v, sizeof(v), "%u", id);
 	PUT(P_KEEP, v, "%s/domid", dp);
@@ -847,7 +788,7 @@ make_domain(struct xen_restore *r)
 	}
 	if (!c->pv && xc_set_paging_mempool_size(xen_xch, domid,
 	    (uint64_t)c->shadow_memkb << 10) < 0) {
-		xp_seterr(XE_SYS, "domain %u: paging pool of %" PRId64 " KiB",
+		xp_seterr(XE_SYS, "domain %u: paging pool of %lld KiB",
 		    domid, c->shadow_memkb);
 		return -1;
 	}
@@ -1032,8 +973,8 @@ xen_create(const struct dom_config *cfg, struct dom **dp)
 	r->err = ECHILD;
 	r->json = cfg->json;
 	snprintf(r->name, sizeof(r->name), "%s", cfg->name);
-	if (parse_conf(cfg->json, &r->c) < 0 ||
-	    xen_devs_parse(cfg->json, &r->devs) < 0)
+	if (parse_conf(cfg->tree, &r->c) < 0 ||
+	    xen_devs_parse(cfg->tree, &r->devs) < 0)
 		goto err;
 	if (r->c.pv != (cfg->dom_type == DHDR_TYPE_X86_PV)) {
 		xp_seterr(XE_STREAM, "domain config type does not match the "

@@ -55,6 +55,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct policy p;
 	struct plan plan;
 	char *s, *named;
+	yajl_val root;
 	unsigned int i;
 
 	memset(&cfg, 0, sizeof(cfg));
@@ -79,10 +80,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	f.n_swap_files = 1;
 	f.resolve = fake_resolve;
 	policy_defaults(&p);
-	if (policy_check(&p, &f, (const char *)data, size, NULL, &plan) == 0)
-		fuzz_touch(&plan, sizeof(plan));
-	if (policy_check(&p, &f, (const char *)data, size, "copy", &plan) == 0)
-		fuzz_touch(&plan, sizeof(plan));
+	if ((root = lj_parse((const char *)data, size)) != NULL) {
+		if (policy_check(&p, &f, root, NULL, &plan) == 0)
+			fuzz_touch(&plan, sizeof(plan));
+		if (policy_check(&p, &f, root, "copy", &plan) == 0)
+			fuzz_touch(&plan, sizeof(plan));
+		lj_free(root);
+	}
 
 	if ((s = malloc(size + 1)) == NULL)
 		abort();
