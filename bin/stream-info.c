@@ -19,6 +19,7 @@
 #include "cli.h"
 #include "config.h"
 #include "err.h"
+#include "libxl_json.h"
 #include "stream.h"
 
 #define USAGE "stream-info [--json] [--verify] [FILE]\n" \
@@ -205,19 +206,6 @@ print_text(const struct info *in, int verify)
 }
 
 static void
-gstr(yajl_gen g, const char *s)
-{
-	yajl_gen_string(g, (const unsigned char *)s, strlen(s));
-}
-
-static void
-gint(yajl_gen g, const char *k, long long v)
-{
-	gstr(g, k);
-	yajl_gen_integer(g, v);
-}
-
-static void
 gen_types(yajl_gen g, const struct type_stats *t, unsigned int n,
     enum rec_layer layer)
 {
@@ -227,14 +215,14 @@ gen_types(yajl_gen g, const struct type_stats *t, unsigned int n,
 		if (!t[i].records)
 			continue;
 		yajl_gen_map_open(g);
-		gstr(g, "layer");
-		gstr(g, layer == LAYER_XC ? "libxc" : "libxl");
-		gstr(g, "type");
-		gstr(g, type_name(layer, i));
-		gint(g, "records", t[i].records);
-		gint(g, "pages", t[i].pages_data);
-		gint(g, "zero_pages", t[i].pages_zero);
-		gint(g, "bytes", t[i].bytes);
+		lj_gen_str(g, "layer");
+		lj_gen_str(g, layer == LAYER_XC ? "libxc" : "libxl");
+		lj_gen_str(g, "type");
+		lj_gen_str(g, type_name(layer, i));
+		lj_gen_kv_int(g, "records", t[i].records);
+		lj_gen_kv_int(g, "pages", t[i].pages_data);
+		lj_gen_kv_int(g, "zero_pages", t[i].pages_zero);
+		lj_gen_kv_int(g, "bytes", t[i].bytes);
 		yajl_gen_map_close(g);
 	}
 }
@@ -250,32 +238,32 @@ print_json(const struct info *in, int verify)
 		die(EX_SYS, "out of memory");
 	yajl_gen_config(g, yajl_gen_beautify, 1);
 	yajl_gen_map_open(g);
-	gstr(g, "format");
-	gstr(g, fmt_name(in->h.fmt));
-	gint(g, "xc_version", in->h.xc_version);
-	gstr(g, "dom_type");
-	gstr(g, dom_type_name(in->h.dom_type));
-	gint(g, "xen_major", in->h.xen_major);
-	gint(g, "xen_minor", in->h.xen_minor);
+	lj_gen_str(g, "format");
+	lj_gen_str(g, fmt_name(in->h.fmt));
+	lj_gen_kv_int(g, "xc_version", in->h.xc_version);
+	lj_gen_str(g, "dom_type");
+	lj_gen_str(g, dom_type_name(in->h.dom_type));
+	lj_gen_kv_int(g, "xen_major", in->h.xen_major);
+	lj_gen_kv_int(g, "xen_minor", in->h.xen_minor);
 	if (in->h.fmt == FMT_XL)
-		gint(g, "xl_mandatory_flags", in->h.xl_mandatory);
+		lj_gen_kv_int(g, "xl_mandatory_flags", in->h.xl_mandatory);
 	if (in->have_cfg) {
-		gstr(g, "name");
-		gstr(g, in->cfg.name);
-		gstr(g, "simulated");
+		lj_gen_str(g, "name");
+		lj_gen_str(g, in->cfg.name);
+		lj_gen_str(g, "simulated");
 		yajl_gen_bool(g, in->cfg.simulated == 1);
 	}
-	gstr(g, "records");
+	lj_gen_str(g, "records");
 	yajl_gen_array_open(g);
 	gen_types(g, in->xc, NR_TYPES, LAYER_XC);
 	gen_types(g, in->xl, LIBXL_REC_MAX + 2, LAYER_XL);
 	yajl_gen_array_close(g);
-	gint(g, "bytes", in->total_bytes);
-	gstr(g, "complete");
+	lj_gen_kv_int(g, "bytes", in->total_bytes);
+	lj_gen_str(g, "complete");
 	yajl_gen_bool(g, in->complete);
 	if (verify) {
-		gstr(g, "verify");
-		gstr(g, in->problem ? in->problem : "ok");
+		lj_gen_str(g, "verify");
+		lj_gen_str(g, in->problem ? in->problem : "ok");
 	}
 	yajl_gen_map_close(g);
 	yajl_gen_get_buf(g, &buf, &len);

@@ -16,6 +16,7 @@
 
 #include "err.h"
 #include "io.h"
+#include "libxl_json.h"
 #include "lz4pipe.h"
 #include "progress.h"
 
@@ -1202,36 +1203,54 @@ lzp_stats_write(const char *path, const struct lzp_stats *st,
     unsigned int threads, const char *error)
 {
 	double secs = st->ns / 1e9;
+	char num[32], *out = NULL;
+	yajl_gen g;
+	int bad = 0, rc = -1;
 	FILE *f;
-	const char *c;
 
+	if ((g = yajl_gen_alloc(NULL)) == NULL) {
+		xp_seterr(XE_SYS, "%s", path);
+		return -1;
+	}
+	bad |= yajl_gen_map_open(g);
+	bad |= lj_gen_str(g, "ok") | yajl_gen_bool(g, error == NULL);
+	bad |= lj_gen_str(g, "compressed") | yajl_gen_bool(g, st->compressed);
+	bad |= lj_gen_kv_int(g, "plain_bytes", st->plain);
+	bad |= lj_gen_kv_int(g, "wire_bytes", st->wire);
+	snprintf(num, sizeof(num), "%.4f", st->plain ?
+	    (double)st->wire / st->plain : 1.0);
+	bad |= lj_gen_str(g, "ratio") | yajl_gen_number(g, num, strlen(num));
+	bad |= lj_gen_kv_int(g, "frames", st->frames);
+	bad |= lj_gen_kv_int(g, "threads", threads);
+	snprintf(num, sizeof(num), "%.3f", secs);
+	bad |= lj_gen_str(g, "seconds") | yajl_gen_number(g, num, strlen(num));
+	snprintf(num, sizeof(num), "%.1f", secs > 0 ? st->plain / secs / 1e6 :
+	    0.0);
+	bad |= lj_gen_str(g, "plain_mb_per_s") |
+	    yajl_gen_number(g, num, strlen(num));
+	if (error != NULL)
+		bad |= lj_gen_kv_str(g, "error", error);
+	bad |= yajl_gen_map_close(g);
+	if (bad || (out = lj_gen_take(g)) == NULL) {
+		errno = 0;
+		xp_seterr(XE_STATE, "%s: cannot generate the statistics", path);
+		goto out;
+	}
 	if ((f = fopen(path, "w")) == NULL) {
 		xp_seterr(XE_SYS, "%s", path);
-		return -1;
+		goto out;
 	}
-	fprintf(f, "{\"ok\": %s, \"compressed\": %s, \"plain_bytes\": %llu, "
-	    "\"wire_bytes\": %llu, \"ratio\": %.4f, \"frames\": %llu, "
-	    "\"threads\": %u, \"seconds\": %.3f, \"plain_mb_per_s\": %.1f",
-	    error == NULL ? "true" : "false", st->compressed ? "true" : "false",
-	    (unsigned long long)st->plain, (unsigned long long)st->wire,
-	    st->plain ? (double)st->wire / st->plain : 1.0,
-	    (unsigned long long)st->frames, threads, secs,
-	    secs > 0 ? st->plain / secs / 1e6 : 0.0);
-	if (error != NULL) {
-		fputs(", \"error\": \"", f);
-		for (c = error; *c; c++)
-			if (*c == '"' || *c == '\\')
-				fprintf(f, "\\%c", *c);
-			else if ((unsigned char)*c >= 0x20)
-				fputc(*c, f);
-		fputc('"', f);
-	}
-	fputs("}\n", f);
+	fputs(out, f);
+	fputc('\n', f);
 	if (fclose(f) != 0) {
 		xp_seterr(XE_SYS, "%s", path);
-		return -1;
+		goto out;
 	}
-	return 0;
+	rc = 0;
+out:
+	free(out);
+	yajl_gen_free(g);
+	return rc;
 }
 
 unsigned int
