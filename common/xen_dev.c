@@ -932,83 +932,63 @@ make_env(char **set, unsigned int nset)
 	return env;
 }
 
+/* The environment libxl gives a hotplug script (libxl__get_hotplug_env). */
+struct hp_env {
+	char script[XD_STR + 8], type[32], path[XD_PATH], net[40], vif[40];
+	char *set[6];
+	unsigned int n;
+};
+
+static char **
+hotplug_env(struct hp_env *e, uint32_t domid, const struct xd_dev *v,
+    const char *script, const char *gw)
+{
+	snprintf(e->script, sizeof(e->script), "script=%s", script);
+	snprintf(e->type, sizeof(e->type), "XENBUS_TYPE=%s", v->bkind);
+	snprintf(e->path, sizeof(e->path), "XENBUS_PATH=backend/%s/%u/%d",
+	    v->bkind, domid, v->devid);
+	e->n = 0;
+	e->set[e->n++] = e->script;
+	e->set[e->n++] = e->type;
+	e->set[e->n++] = e->path;
+	e->set[e->n++] = "XENBUS_BASE_PATH=backend";
+	if (strcmp(v->bkind, "vif") == 0) {
+		snprintf(e->net, sizeof(e->net), "netdev=%s",
+		    gw != NULL && ifname_ok(gw) ? gw : "");
+		snprintf(e->vif, sizeof(e->vif), "vif=vif%u.%d", domid,
+		    v->devid);
+		e->set[e->n++] = e->net;
+		e->set[e->n++] = e->vif;
+	}
+	return make_env(e->set, e->n);
+}
+
 /*
- * Run v's hotplug script as libxl_linux.c libxl__get_hotplug_script_info
- * and libxl_device.c device_hotplug: the script in the backend's "script",
- * argv "add"/"remove" (vbd) or "online"/"offline" type_if=vif (vif), the
- * environment of get_hotplug_env; stdin /dev/null, stdout and stderr to
- * HOTPLUG_LOG; in a process group of its own, killed after HOTPLUG_MS
- * (libxl kills the script alone).  For add, the script must also
- * have written hotplug-status "connected".  0, or -1 and xp_err.
+ * Run the script with its output to the hotplug log, in a process group
+ * of its own with default signals, and wait for it (HOTPLUG_MS at most).
+ * *st: its wait status.
  */
 static int
-hotplug(uint32_t domid, const struct xd_dev *v, int add, int intr)
+hotplug_run(uint32_t domid, const struct xd_dev *v, char *const argv[],
+    char *const envp[], int intr, int *st)
 {
-	char *script = NULL, *type = NULL, *gw = NULL, *herr = NULL;
-	char *hs = NULL, **envp = NULL, *argv[4], *set[6];
-	char e_script[XD_STR + 8], e_type[32], e_path[XD_PATH], e_net[40];
-	char e_vif[40], buf[200], why[40], chk[XD_STR], line[XD_STR + 96];
-	const char *sname, *act;
+	const char *sname = strrchr(argv[0], '/') + 1, *act = argv[1];
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t at;
+	char line[XD_STR + 96];
 	sigset_t mask, def;
-	unsigned int nset = 0;
-	int vif = strcmp(v->bkind, "vif") == 0;
-	int fd = -1, e, st = 0, rc = -1;
+	int fd, e, rc = -1;
 	pid_t pid;
 
-	posix_spawn_file_actions_init(&fa);
-	posix_spawnattr_init(&at);
-	errno = 0;
-	script = xen_xs_get(XBT_NULL, "%s/script", v->be);
-	if (script == NULL || strncmp(script, SCRIPT_DIR "/",
-	    strlen(SCRIPT_DIR) + 1) != 0 ||
-	    script_path(script, chk, sizeof(chk)) < 0) {
-		xp_seterr(XE_STATE, "%s: no hotplug script of " SCRIPT_DIR
-		    " in %s/script", v->name, v->be);
-		goto out;
-	}
-	sname = strrchr(script, '/') + 1;
-	if (vif) {
-		type = xen_xs_get(XBT_NULL, "%s/type", v->be);
-		if (type == NULL || strcmp(type, "vif") != 0) {
-			xp_seterr(XE_STATE, "%s: nic type is not vif", v->name);
-			goto out;
-		}
-		gw = xen_xs_get(XBT_NULL, "%s/gatewaydev", v->be);
-	}
-	act = vif ? (add ? "online" : "offline") : (add ? "add" : "remove");
-	argv[0] = script;
-	argv[1] = (char *)act;
-	argv[2] = vif ? "type_if=vif" : NULL;
-	argv[3] = NULL;
-	snprintf(e_script, sizeof(e_script), "script=%s", script);
-	snprintf(e_type, sizeof(e_type), "XENBUS_TYPE=%s", v->bkind);
-	snprintf(e_path, sizeof(e_path), "XENBUS_PATH=backend/%s/%u/%d",
-	    v->bkind, domid, v->devid);
-	set[nset++] = e_script;
-	set[nset++] = e_type;
-	set[nset++] = e_path;
-	set[nset++] = "XENBUS_BASE_PATH=backend";
-	if (vif) {
-		snprintf(e_net, sizeof(e_net), "netdev=%s",
-		    gw != NULL && ifname_ok(gw) ? gw : "");
-		snprintf(e_vif, sizeof(e_vif), "vif=vif%u.%d", domid,
-		    v->devid);
-		set[nset++] = e_net;
-		set[nset++] = e_vif;
-	}
-	if ((envp = make_env(set, nset)) == NULL) {
-		xp_seterr(XE_SYS, "%s: hotplug environment", v->name);
-		goto out;
-	}
 	if ((fd = log_fd()) < 0) {
 		xp_seterr(XE_SYS, "%s: /dev/null", v->name);
-		goto out;
+		return -1;
 	}
+	posix_spawn_file_actions_init(&fa);
+	posix_spawnattr_init(&at);
 	/* the hotplug log, as xl's: a file, never the user's terminal */
 	snprintf(line, sizeof(line), "xenpipe: domain %u %s: %s %s\n",
-	    domid, v->name, script, act);
+	    domid, v->name, argv[0], act);
 	if (write(fd, line, strlen(line)) < 0)
 		errno = 0;	/* a log line lost is no reason to fail */
 	sigemptyset(&mask);
@@ -1030,12 +1010,12 @@ hotplug(uint32_t domid, const struct xd_dev *v, int add, int intr)
 		xp_seterr(XE_SYS, "%s: hotplug script %s", v->name, sname);
 		goto out;
 	}
-	if ((e = posix_spawn(&pid, script, &fa, &at, argv, envp)) != 0) {
+	if ((e = posix_spawn(&pid, argv[0], &fa, &at, argv, envp)) != 0) {
 		errno = e;
-		xp_seterr(XE_SYS, "%s: hotplug script %s", v->name, script);
+		xp_seterr(XE_SYS, "%s: hotplug script %s", v->name, argv[0]);
 		goto out;
 	}
-	if (reap(pid, HOTPLUG_MS, intr, &st) < 0) {
+	if (reap(pid, HOTPLUG_MS, intr, st) < 0) {
 		if (errno == ETIMEDOUT) {
 			errno = 0;
 			xp_seterr(XE_SYS, "%s: hotplug script %s %s: killed "
@@ -1046,6 +1026,22 @@ hotplug(uint32_t domid, const struct xd_dev *v, int add, int intr)
 			    sname, act);
 		goto out;
 	}
+	rc = 0;
+out:
+	close(fd);
+	posix_spawn_file_actions_destroy(&fa);
+	posix_spawnattr_destroy(&at);
+	return rc;
+}
+
+/* What the script says it did: its exit status, hotplug-error/status. */
+static int
+hotplug_result(const struct xd_dev *v, const char *sname, const char *act,
+    int add, int st)
+{
+	char *herr, *hs = NULL, buf[200], why[40];
+	int rc = -1;
+
 	herr = xen_xs_get(XBT_NULL, "%s/hotplug-error", v->be);
 	errno = 0;
 	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
@@ -1069,16 +1065,65 @@ hotplug(uint32_t domid, const struct xd_dev *v, int add, int intr)
 	}
 	rc = 0;
 out:
-	if (fd >= 0)
-		close(fd);
-	posix_spawn_file_actions_destroy(&fa);
-	posix_spawnattr_destroy(&at);
+	free(herr);
+	free(hs);
+	return rc;
+}
+
+/*
+ * Run v's hotplug script as libxl_linux.c libxl__get_hotplug_script_info
+ * and libxl_device.c device_hotplug: the script in the backend's "script",
+ * argv "add"/"remove" (vbd) or "online"/"offline" type_if=vif (vif), the
+ * environment of get_hotplug_env; stdin /dev/null, stdout and stderr to
+ * HOTPLUG_LOG; in a process group of its own, killed after HOTPLUG_MS
+ * (libxl kills the script alone).  For add, the script must also
+ * have written hotplug-status "connected".  0, or -1 and xp_err.
+ */
+static int
+hotplug(uint32_t domid, const struct xd_dev *v, int add, int intr)
+{
+	char *script = NULL, *type = NULL, *gw = NULL, **envp = NULL;
+	char *argv[4], chk[XD_STR];
+	const char *act;
+	struct hp_env env;
+	int vif = strcmp(v->bkind, "vif") == 0;
+	int st = 0, rc = -1;
+
+	errno = 0;
+	script = xen_xs_get(XBT_NULL, "%s/script", v->be);
+	if (script == NULL || strncmp(script, SCRIPT_DIR "/",
+	    strlen(SCRIPT_DIR) + 1) != 0 ||
+	    script_path(script, chk, sizeof(chk)) < 0) {
+		xp_seterr(XE_STATE, "%s: no hotplug script of " SCRIPT_DIR
+		    " in %s/script", v->name, v->be);
+		goto out;
+	}
+	if (vif) {
+		type = xen_xs_get(XBT_NULL, "%s/type", v->be);
+		if (type == NULL || strcmp(type, "vif") != 0) {
+			xp_seterr(XE_STATE, "%s: nic type is not vif", v->name);
+			goto out;
+		}
+		gw = xen_xs_get(XBT_NULL, "%s/gatewaydev", v->be);
+	}
+	act = vif ? (add ? "online" : "offline") : (add ? "add" : "remove");
+	argv[0] = script;
+	argv[1] = (char *)act;
+	argv[2] = vif ? "type_if=vif" : NULL;
+	argv[3] = NULL;
+	if ((envp = hotplug_env(&env, domid, v, script, gw)) == NULL) {
+		xp_seterr(XE_SYS, "%s: hotplug environment", v->name);
+		goto out;
+	}
+	if (hotplug_run(domid, v, argv, envp, intr, &st) < 0 ||
+	    hotplug_result(v, strrchr(script, '/') + 1, act, add, st) < 0)
+		goto out;
+	rc = 0;
+out:
 	free(envp);
 	free(script);
 	free(type);
 	free(gw);
-	free(herr);
-	free(hs);
 	return rc;
 }
 
