@@ -28,7 +28,7 @@ else
 B	= build
 endif
 
-DEB_PKGS = build-essential libxen-dev liblz4-dev lz4 libyajl-dev bats python3 iproute2 time
+DEB_PKGS = build-essential libxen-dev liblz4-dev lz4 libyajl-dev bats python3 iproute2 time mandoc bsdextrautils
 
 # common/: the library, which never prints or exits; ui/: the programs'
 # side of it (messages, exit statuses, the progress line), which does.
@@ -40,6 +40,7 @@ PROGS	= $(patsubst bin/%.c,%,$(wildcard bin/*.c))
 SCRIPTS	= $(patsubst bin/%.sh,%,$(wildcard bin/*.sh))
 BINS	= $(PROGS:%=$(B)/%) $(SCRIPTS:%=$(B)/%)
 HDRS	= $(wildcard common/*.h ui/*.h)
+VERSION	:= $(shell sed -n 's/^\#define XENPIPE_VERSION[^"]*"\(.*\)"/\1/p' common/version.h)
 
 all: $(BINS)
 
@@ -61,8 +62,8 @@ $(B)/%: bin/%.c $(B)/libxenpipe-ui.a $(B)/libxenpipe.a $(HDRS)
 	$(CC) $(ALL_CFLAGS) -Iui $(LDFLAGS) -o $@ $< $(B)/libxenpipe-ui.a \
 	    $(B)/libxenpipe.a $(LDLIBS)
 
-$(B)/%: bin/%.sh
-	install -m 755 $< $@
+$(B)/%: bin/%.sh common/version.h
+	sed 's/@VERSION@/$(VERSION)/' $< > $@.tmp && chmod 755 $@.tmp && mv $@.tmp $@
 
 # Unit tests of pure modules, run by test/*.bats; never installed.
 UNITS	= $(patsubst test/unit/%.c,$(B)/test-%,$(wildcard test/unit/*.c))

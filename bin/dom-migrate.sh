@@ -20,6 +20,7 @@
 set -u -o pipefail
 
 PROG='dom-migrate'
+VERSION='@VERSION@'	# make puts common/version.h's here
 USAGE="usage: dom-migrate [--live | --cold] [--tcp PORT | --ssh] [--ssh-command CMD]
                    [--allow ADDR[/BITS]] [--rate RATE] [--no-compress] [--timeout SECONDS]
                    [--throttle] [--policy downtime|xen] [--downtime MS] [--max-rounds N]
@@ -41,8 +42,8 @@ die() {	# die CODE MESSAGE
 	exit "$1"
 }
 
-usage() {
-	echo "$USAGE" >&2
+usage() {	# one line; --help gives the synopsis
+	echo "$PROG: bad usage; $(printf '%s' "$USAGE" | tr -s ' \n' '  ')" >&2
 	exit $EX_USAGE
 }
 
@@ -55,7 +56,7 @@ while [ $# -gt 0 ]; do
 		echo "See dom-migrate(1)."
 		exit 0 ;;
 	--version)
-		echo "dom-migrate (xenpipe) $(stream-send --version 2>/dev/null | awk '{ print $NF }')"
+		echo "dom-migrate (xenpipe) $VERSION"
 		exit 0 ;;
 	--live) live=1 ;;
 	--cold) live= ;;

@@ -119,7 +119,7 @@ leave(const struct backend *be, int code)
 static void __attribute__((noreturn))
 usage(void)
 {
-	fprintf(stderr, "usage: %s\n", USAGE);
+	usage_say(USAGE);
 	leave(NULL, EX_USAGE);
 }
 

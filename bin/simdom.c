@@ -37,21 +37,21 @@ static void __attribute__((noreturn))
 usage(const char *cmd)
 {
 	if (cmd != NULL && strcmp(cmd, "create") == 0)
-		fprintf(stderr, "usage: simdom create name --memory size "
+		fprintf(stderr, "simdom: bad usage; usage: simdom create name --memory size "
 		    "[--dirty-rate rate] [--working-set size] "
 		    "[--workload shape] [--zero pct] [--refuse-suspend]\n");
 	else if (cmd != NULL && strcmp(cmd, "set") == 0)
-		fprintf(stderr, "usage: simdom set name refuse-suspend on | off "
+		fprintf(stderr, "simdom: bad usage; usage: simdom set name refuse-suspend on | off "
 		    "| throttle pct | rate rate | workload shape\n");
 	else if (cmd != NULL && strcmp(cmd, "dirty") == 0)
-		fprintf(stderr, "usage: simdom dirty [--clean | --list | --off] "
+		fprintf(stderr, "simdom: bad usage; usage: simdom dirty [--clean | --list | --off] "
 		    "name\n");
 	else if (cmd != NULL && strcmp(cmd, "list") == 0)
-		fprintf(stderr, "usage: simdom list\n");
+		fprintf(stderr, "simdom: bad usage; usage: simdom list\n");
 	else if (cmd != NULL)
-		fprintf(stderr, "usage: simdom %s name\n", cmd);
+		fprintf(stderr, "simdom: bad usage; usage: simdom %s name\n", cmd);
 	else
-		fprintf(stderr, "usage: simdom create | list | info | check | "
+		fprintf(stderr, "simdom: bad usage; usage: simdom create | list | info | check | "
 		    "pause | unpause | suspend | resume | set | dirty | destroy "
 		    "... "
 		    "(simdom --help)\n");

@@ -1,5 +1,6 @@
 /* cli.c - shared option and exit handling of bin/; see cli.h. */
 #include <errno.h>
+#include <getopt.h>
 #include <signal.h>
 #include <inttypes.h>
 #include <stdarg.h>
@@ -80,8 +81,27 @@ die_xp(const char *backend)
 void
 usage_exit(const char *usage)
 {
-	fprintf(stderr, "usage: %s\n", usage);
+	usage_say(usage);
 	exit(EX_USAGE);
+}
+
+void
+usage_say(const char *usage)
+{
+	char line[1024];
+	size_t n = 0;
+
+	/* the synopsis's lines as one: runs of white space become a space */
+	for (; *usage != '\0' && n + 1 < sizeof(line); usage++) {
+		if (*usage == '\n' || *usage == ' ') {
+			if (n > 0 && line[n - 1] != ' ')
+				line[n++] = ' ';
+			continue;
+		}
+		line[n++] = *usage;
+	}
+	line[n] = '\0';
+	fprintf(stderr, "%s: bad usage; usage: %s\n", __progname, line);
 }
 
 uint64_t
@@ -179,6 +199,7 @@ cli_common(int argc, char **argv, const char *usage)
 	int i;
 
 	tty_install();
+	opterr = 0;	/* a mistake is one line: usage_exit's */
 	for (i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--") == 0)
 			return;

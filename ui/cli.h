@@ -36,8 +36,13 @@ void warnmsg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void warnline(const char *line);
 int xp_exit_code(void);
 
-/* "usage: USAGE" on stderr, then exit(EX_USAGE). */
+/*
+ * One line on stderr, "prog: bad usage; usage: USAGE" (its lines joined),
+ * then exit(EX_USAGE); --help gives the synopsis as the man page has it.
+ */
 void usage_exit(const char *usage) __attribute__((noreturn));
+/* The line alone, for a program that cleans up before it exits. */
+void usage_say(const char *usage);
 /* parse_u64(), or die "what: reason" with EX_USAGE: for option arguments. */
 uint64_t arg_u64(const char *s, uint64_t min, uint64_t max, const char *what);
 /*
