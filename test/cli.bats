@@ -107,3 +107,18 @@ help_synopsis() {
 	echo "$output"
 	[ -z "$output" ]
 }
+
+@test "cli: the bash completion knows every long option of every program" {
+	local f p o comp missing=
+	comp="$BATS_TEST_DIRNAME/../pkg/bash-completion"
+	for f in "$BATS_TEST_DIRNAME"/../bin/*.c; do
+		p=${f##*/}
+		p=${p%.c}
+		for o in $(grep -o '{ "[a-z-]*", ' "$f" | sed 's/{ "\([a-z-]*\)", /--\1/'); do
+			[ "$o" = --none ] && continue	# simdom's placeholder
+			bash -c '. "$1"; _xenpipe_options "$2"' bash "$comp" "$p" |
+			    tr ' ' '\n' | grep -qx -- "$o" || missing="$missing $p $o;"
+		done
+	done
+	[ -z "$missing" ] || { echo "missing:$missing"; false; }
+}
