@@ -64,6 +64,10 @@ boot() {
 	if [ -d "$BIN" ]; then
 		find "$BIN" -maxdepth 1 -type f -perm -u+x -exec cp {} $S/bin/ \;
 	fi
+	# the lab's own helpers, which lab.mk builds into build/, when a
+	# LAB_BIN has none (without them 50-xenpipe fails in misleading ways)
+	t=logdirty-probe
+	[ -e $S/bin/$t ] || [ ! -x "$TOP/build/$t" ] || cp "$TOP/build/$t" $S/bin/
 	if [ -n "${LAB_SUITES:-}" ]; then	# e.g. "10 70": only those suites
 		for n in $LAB_SUITES; do cp "$LAB"/$n-*.bats $S/lab/; done
 	else
