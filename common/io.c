@@ -2,7 +2,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -22,16 +21,9 @@ io_write_all(int fd, const void *buf, size_t len, size_t *written)
 	const char *p = buf;
 	size_t off = 0;
 	ssize_t n;
-	int sock = 1;
 
 	while (off < len) {
-		/* a socket whose reader died: EPIPE, never SIGPIPE */
-		n = sock ? send(fd, p + off, len - off, MSG_NOSIGNAL) :
-		    write(fd, p + off, len - off);
-		if (n < 0 && sock && errno == ENOTSOCK) {
-			sock = 0;
-			continue;
-		}
+		n = write(fd, p + off, len - off);
 		if (n < 0 && retry())
 			continue;
 		if (n < 0)

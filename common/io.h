@@ -3,8 +3,7 @@
  * program to stop (xp_interrupted, err.h) ends them with EINTR; any other
  * interruption is retried.  The stream reader and writer and lz4pipe keep
  * their own loops, which also count offsets, pace and splice.
- * Callers: handover.c, xen_save.c, xen_restore.c (what libxenguest
- * restores is written with it), stream.c, lz4pipe.c,
+ * Callers: handover.c, xen_save.c, xen_restore.c, stream.c, lz4pipe.c,
  * bin/dom-resume.c.
  */
 #ifndef XENPIPE_IO_H
@@ -14,9 +13,8 @@
 #include <sys/types.h>
 
 /*
- * Write all len bytes; to a socket with MSG_NOSIGNAL, so that a reader
- * gone is EPIPE and never SIGPIPE.  0, or -1 with errno (written says how
- * many went, may be NULL).
+ * Write all len bytes.  0, or -1 with errno (written says how many went,
+ * may be NULL).
  */
 int io_write_all(int fd, const void *buf, size_t len, size_t *written);
 /* Read up to len bytes, fewer only at end of input; -1 with errno. */

@@ -1038,22 +1038,31 @@ int
 xen_receive(struct dom *d, const struct sr_rec *rec, struct sr *in)
 {
 	struct xen_restore *r = d->rst;
+	const uint8_t *p = rec->raw;
+	size_t len = rec->raw_len;
+	ssize_t n;
 
 	if (r == NULL || r->sock_w < 0) {
 		xp_seterr(XE_STATE, "receive: no restore in progress");
 		return -1;
 	}
-	if (xp_interrupted) {
-		errno = EINTR;
-		xp_seterr(XE_SYS, "feeding libxenguest");
-		return -1;
-	}
-	if (io_write_all(r->sock_w, rec->raw, rec->raw_len, NULL) < 0) {
-		if (errno == EPIPE || errno == ECONNRESET)
+	while (len > 0) {
+		if (xp_interrupted) {
+			errno = EINTR;
+			xp_seterr(XE_SYS, "feeding libxenguest");
+			return -1;
+		}
+		n = send(r->sock_w, p, len, MSG_NOSIGNAL);
+		if (n < 0 && errno == EINTR && !xp_interrupted)
+			continue;
+		if (n < 0 && (errno == EPIPE || errno == ECONNRESET))
 			return feed_closed(r);
-		xp_seterr(XE_SYS, errno == EINTR ? "feeding libxenguest" :
-		    "writing to libxenguest's restore");
-		return -1;
+		if (n < 0) {
+			xp_seterr(XE_SYS, "writing to libxenguest's restore");
+			return -1;
+		}
+		p += n;
+		len -= n;
 	}
 	/* the pages: spliced from our input when dom-resume ignores SIGPIPE */
 	if (rec->layer == LAYER_XC && rec->type == REC_TYPE_PAGE_DATA &&
