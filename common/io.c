@@ -85,11 +85,11 @@ io_read_file(const char *path, size_t max, char **out, size_t *len)
 }
 
 void
-io_widen_pipe(int fd, int size)
+io_widen_pipe(int fd)
 {
 	struct stat st;
 
 	if (fstat(fd, &st) == 0 && S_ISFIFO(st.st_mode) &&
-	    fcntl(fd, F_GETPIPE_SZ) < size)
-		(void)fcntl(fd, F_SETPIPE_SZ, size);
+	    fcntl(fd, F_GETPIPE_SZ) < IO_PIPE_SIZE)
+		(void)fcntl(fd, F_SETPIPE_SZ, IO_PIPE_SIZE);
 }

@@ -34,7 +34,6 @@
 #define RATE_SLOTS	8		/* recv: --min-rate's window in slots */
 #define RATE_WINDOW_MS	60000		/* its default */
 #define CONFIRM_BYTE	'K'
-#define PIPE_SIZE	(1 << 20)	/* fewer wake-ups than the default 64 KiB */
 
 static const char end_tag[8] = "xenpipe";
 
@@ -949,8 +948,8 @@ run(struct lzp *e, struct lzp_stats *st)
 		e->njobs = LZP_RECV_JOBS;
 	if (e->mode == M_RECV_LZ4 && nthreads > e->njobs - 2)
 		nthreads = e->njobs - 2;
-	io_widen_pipe(e->in, PIPE_SIZE);
-	io_widen_pipe(e->out, PIPE_SIZE);
+	io_widen_pipe(e->in);
+	io_widen_pipe(e->out);
 	e->jobs = calloc(e->njobs, sizeof(*e->jobs));
 	e->done = calloc(e->njobs, sizeof(*e->done));
 	if (e->jobs == NULL || e->done == NULL) {

@@ -154,11 +154,6 @@ writev_all(int fd, struct iovec *iov, int cnt)
 	return 0;
 }
 
-/*
- * A pipe of 1 MiB instead of 64 KiB: a stage then switches in once per
- * PAGE_DATA record rather than sixteen times.
- */
-#define PIPE_SIZE	(1 << 20)
 
 struct sw *
 sw_new(int fd, enum stream_fmt fmt, uint64_t nr_pages)
@@ -176,7 +171,7 @@ sw_new(int fd, enum stream_fmt fmt, uint64_t nr_pages)
 	sw->sent = calloc((nr_pages + 63) / 64 + 1, sizeof(uint64_t));
 	if (sw->sent == NULL)
 		goto nomem;
-	io_widen_pipe(fd, PIPE_SIZE);
+	io_widen_pipe(fd);
 	sw->fd = fd;
 	sw->fmt = fmt;
 	sw->nr_pages = nr_pages;
@@ -450,7 +445,7 @@ sr_new(int fd)
 		xp_seterr(XE_SYS, "stream reader");
 		return NULL;
 	}
-	io_widen_pipe(fd, PIPE_SIZE);
+	io_widen_pipe(fd);
 	sr->fd = fd;
 	sr->nr_pages = DOM_PAGES_MAX;
 	return sr;
