@@ -11,30 +11,43 @@ setup() {
 	guest_on_a
 }
 
-# after dom-suspend | dom-resume the source is left as $G--migratedaway
+# Without the handshake (dom-migrate's) dom-suspend leaves the source
+# suspended under its name, and the other host's dom-resume, which cannot
+# know of it, starts its copy: the source is destroyed here by its id once
+# the copy runs there, as an admin (or dom-migrate) would.
 cold_to_b() {
+	local id
+	id=$(command xl domid $G)
 	set -o pipefail
-	dom-suspend -v $G 2> $ERR | ssh $B dom-resume -v
+	dom-suspend -v $G 2> $ERR < /dev/null | ssh $B dom-resume -v
 	fig "$(cat $ERR)"
-	command xl destroy $G--migratedaway
+	command xl destroy "$id"
 }
 cold_to_a() {
+	local id
+	id=$(onb xl domid $G)
 	set -o pipefail
-	onb sh -c "dom-suspend -v $G 2>$ERR" | dom-resume -v
+	# (stdin from /dev/null: over ssh it would be a socket at its end, which
+	# dom-suspend takes for a live stream whose stage before failed)
+	onb sh -c "dom-suspend -v $G 2>$ERR </dev/null" | dom-resume -v
 	fig "$(onb cat $ERR)"
-	onb xl destroy $G--migratedaway
+	onb xl destroy "$id"
 }
 live_to_b() {
+	local id
+	id=$(command xl domid $G)
 	set -o pipefail
-	mem-dump -l $G | dirty-track $G | dom-suspend -v $G 2> $ERR | ssh $B dom-resume
-	fig "$(cat $ERR)"
-	command xl destroy $G--migratedaway
+	mem-dump -l $G | dirty-track $G 2> $ERR.dt | dom-suspend -v $G 2> $ERR | ssh $B dom-resume
+	fig "$(tail -n 3 $ERR.dt | tr '\n' ' ' | cut -c1-300) $(cat $ERR)"
+	command xl destroy "$id"
 }
 live_to_a() {
+	local id
+	id=$(onb xl domid $G)
 	set -o pipefail
-	onb sh -c "set -o pipefail; mem-dump -l $G | dirty-track $G | dom-suspend -v $G 2>$ERR" | dom-resume
-	fig "$(onb cat $ERR)"
-	onb xl destroy $G--migratedaway
+	onb bash -c "set -o pipefail; mem-dump -l $G | dirty-track $G 2>$ERR.dt | dom-suspend -v $G 2>$ERR" | dom-resume
+	fig "$(onb tail -n 3 $ERR.dt | tr '\n' ' ' | cut -c1-300) $(onb cat $ERR)"
+	onb xl destroy "$id"
 }
 # dom-migrate [OPTIONS]: from A to B, and from B to A
 dm_to_b() {

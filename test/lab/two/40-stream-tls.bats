@@ -28,7 +28,7 @@ send_to_b() {
 		onb sh -c "ss -Htln 'sport = :$PORT' | grep -q ." && break
 		sleep 1
 	done
-	dom-suspend -v $G 2> $ERR | stream-send -v "$@" $B:$PORT
+	dom-suspend -v $G 2> $ERR < /dev/null | stream-send -v "$@" $B:$PORT
 	wait $w
 	fig "A: $(tr '\n' ' ' < $ERR | cut -c1-200) B: $(onb cat $ERR.b | tr '\n' ' ' | cut -c1-200)"
 	[ "$(onb cat $ERR.rc)" = 0 ]
@@ -43,7 +43,7 @@ send_to_a() {
 		ss -Htln "sport = :$PORT" | grep -q . && break
 		sleep 1
 	done
-	onb sh -c "set -o pipefail; dom-suspend -v $G 2>$ERR | stream-send -v $* $A:$PORT"
+	onb bash -c "set -o pipefail; dom-suspend -v $G 2>$ERR </dev/null | stream-send -v $* $A:$PORT"
 	wait $w
 	fig "B: $(onb cat $ERR | tr '\n' ' ' | cut -c1-200) A: $(tr '\n' ' ' < $ERR.b | cut -c1-200)"
 	onb xl destroy $G--migratedaway

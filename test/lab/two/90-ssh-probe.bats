@@ -38,6 +38,30 @@ through() {
 	[ "${out%% *}" = "$want" ]
 }
 
+@test "ssh probe: throughput A -> B of 32 MiB: raw TCP, and ssh with each cipher" {
+	local t c port=8009
+	head -c 32M $F > $F.32
+	onb sh -c "python3 -c 'import socket,sys
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind((\"0.0.0.0\", $port)); s.listen(1); c, _ = s.accept(); n = 0
+while True:
+    b = c.recv(1 << 20)
+    if not b: break
+    n += len(b)
+print(n)' > $LAB_WORK/tcp.n 2>&1 < /dev/null &"
+	sleep 3
+	t=$(now)
+	cat $F.32 > /dev/tcp/$B/$port
+	sleep 1
+	fig "raw TCP: 32 MiB in $(since $t)s (B got $(onb cat $LAB_WORK/tcp.n))"
+	for c in chacha20-poly1305@openssh.com aes128-gcm@openssh.com aes128-ctr; do
+		t=$(now)
+		ssh -c $c $B 'cat > /dev/null' < $F.32
+		fig "ssh -c $c: 32 MiB in $(since $t)s"
+	done
+	rm -f $F.32
+}
+
 @test "ssh probe: 48 MiB A -> A (ssh to this host, the one-host case), checked" {
 	through $A
 }
