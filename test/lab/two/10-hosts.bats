@@ -18,7 +18,7 @@ wait_b() {
 	fig "B reached over ssh after $(since $t)s of this test; A up $(cut -d' ' -f1 /proc/uptime)s, B up $(onb cut -d' ' -f1 /proc/uptime)s"
 	[ "$(command xl list | awk '$1 == "Domain-0" { print $1 }')" = Domain-0 ]
 	[ "$(onb xl list | awk '$1 == "Domain-0" { print $1 }')" = Domain-0 ]
-	fig "A: $(command xl info | awk '/^xen_(version|extra)/ { printf "%s ", $3 }'), B: $(onb hostname)"
+	fig "A: Xen $(command xl info | awk '$1 == "xen_version" { print $3 }'), B: Xen $(onb xl info | awk '$1 == "xen_version" { print $3 }') on $(onb hostname)"
 }
 
 @test "ping each way over the link (xenbr0)" {
