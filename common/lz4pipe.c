@@ -1227,6 +1227,8 @@ lzp_stats_write(const char *path, const struct lzp_stats *st,
 	    0.0);
 	bad |= lj_gen_str(g, "plain_mb_per_s") |
 	    yajl_gen_number(g, num, strlen(num));
+	if (st->tls != NULL)
+		bad |= lj_gen_kv_str(g, "tls", st->tls);
 	if (error != NULL)
 		bad |= lj_gen_kv_str(g, "error", error);
 	bad |= yajl_gen_map_close(g);
