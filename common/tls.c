@@ -319,7 +319,7 @@ handshake_err(struct tls *t, int sslerr)
 
 	ERR_clear_error();
 	errno = 0;
-	if (v != X509_V_OK && SSL_get0_peer_certificate(t->ssl) != NULL) {
+	if (v != X509_V_OK) {
 		xp_seterr(XE_STREAM, "TLS handshake: the peer's certificate: "
 		    "%s", X509_verify_cert_error_string(v));
 		return;
@@ -337,6 +337,8 @@ handshake_err(struct tls *t, int sslerr)
 		hint = " (the peer does not speak TLS: started with --insecure?)";
 	else if (t->psk_len && (why == SSL_R_TLSV1_ALERT_DECRYPT_ERROR ||
 	    why == SSL_R_DIGEST_CHECK_FAILED || why == SSL_R_BAD_PSK ||
+	    why == SSL_R_BINDER_DOES_NOT_VERIFY ||
+	    why == SSL_R_SSLV3_ALERT_ILLEGAL_PARAMETER ||
 	    why == SSL_R_NO_SHARED_CIPHER ||
 	    why == SSL_R_SSLV3_ALERT_HANDSHAKE_FAILURE))
 		hint = " (the peer does not hold our key)";
