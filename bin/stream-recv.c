@@ -140,12 +140,16 @@ main(int argc, char **argv)
 		if (!rateflag)
 			o.min_rate = LISTEN_MIN_RATE;
 		if ((lfd = net_listen(host, port, &loopback, bound,
-		    sizeof(bound))) < 0)
+		    sizeof(bound))) < 0) {
+			tls_end(tls, 0);
 			die_xp(NULL);
-		if (nallow == 0 && !loopback)
+		}
+		if (nallow == 0 && !loopback) {
+			tls_end(tls, 0);
 			die(EX_USAGE, "listening on %s takes --allow with the "
 			    "sender's address (--allow 0.0.0.0/0 accepts any "
 			    "IPv4 peer)", bound);
+		}
 		if (nallow == 0)
 			nallow = net_loopback_ranges(allow, ALLOW_MAX);
 		if (vflag || strcmp(port, "0") == 0)
@@ -153,16 +157,20 @@ main(int argc, char **argv)
 		sock = net_accept(lfd, timeout_s * 1000, allow, nallow,
 		    refused, NULL, peer, sizeof(peer));
 		close(lfd);	/* one connection, then nobody else */
-		if (sock < 0)
+		if (sock < 0) {
+			tls_end(tls, 0);
 			die_xp(NULL);
+		}
 		if (vflag)
 			warnmsg("connection from %s", peer);
 		in = sock;
 		if (tls != NULL) {
 			if (tls_start(tls, sock, NULL, timeout_s * 1000,
-			    timeout_s * 1000) < 0)
+			    timeout_s * 1000) < 0) {
+				tls_end(tls, 0);
 				die(xp_exit_code(), "from %s: %s", peer,
 				    xp_errmsg());
+			}
 			in = tls_fd(tls);
 			if (vflag)
 				warnmsg("%s", tls_describe(tls));

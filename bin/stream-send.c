@@ -103,17 +103,21 @@ main(int argc, char **argv)
 		die_xp(NULL);
 
 	if (argc == 1) {
-		if ((sock = net_connect(host, port, timeout_s * 1000)) < 0)
+		if ((sock = net_connect(host, port, timeout_s * 1000)) < 0) {
+			tls_end(tls, 0);
 			die_xp(NULL);
+		}
 		out = sock;
 		o.out_timeout_ms = timeout_s * 1000;
 		if (vflag)
 			warnmsg("connected to %s port %s", host, port);
 		if (tls != NULL) {
 			if (tls_start(tls, sock, host, timeout_s * 1000,
-			    timeout_s * 1000) < 0)
+			    timeout_s * 1000) < 0) {
+				tls_end(tls, 0);
 				die(xp_exit_code(), "%s port %s: %s", host,
 				    port, xp_errmsg());
+			}
 			out = tls_fd(tls);
 			if (vflag)
 				warnmsg("%s", tls_describe(tls));

@@ -671,12 +671,6 @@ tls_end(struct tls *t, int graceful)
 	if (t->pumping) {
 		pthread_mutex_lock(&t->mu);
 		t->ending = graceful ? 1 : 2;
-		if (!graceful && !t->failed) {
-			t->failed = 1;	/* not an error to report: stop now */
-			errno = 0;
-			xp_seterr(XE_SYS, "TLS session dropped");
-			xp_save(&t->why);
-		}
 		pthread_mutex_unlock(&t->mu);
 		if (!graceful)
 			shutdown(t->local, SHUT_RDWR);

@@ -65,8 +65,9 @@ int tls_error(struct tls *t);
 
 /*
  * Finish: the caller is done with tls_fd (closed here).  graceful: send
- * close_notify once what was written is out; else drop the session.  Joins
- * the pump; returns tls_error.  Frees t.
+ * close_notify once what was written is out, and return tls_error; else
+ * drop the session, return 0 and leave xp_err alone (a caller on its way
+ * out with its own reason).  Joins the pump; frees t (NULL: nothing).
  */
 int tls_end(struct tls *t, int graceful);
 
