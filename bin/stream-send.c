@@ -94,6 +94,9 @@ main(int argc, char **argv)
 		die(EX_USAGE, "%s", xp_errmsg());
 	use_tls = cli_tls_check(&topts, insecure, argc == 1,
 	    "sending the stream over TCP");
+	if (topts.psk_path != NULL && strcmp(topts.psk_path, "-") == 0)
+		die(EX_USAGE, "--psk -: standard input is the stream; give the "
+		    "key as a file (or /dev/fd/N)");
 	no_tty_stream(STDIN_FILENO, "pipe one in");
 	if (argc == 0)
 		no_tty_stream(STDOUT_FILENO, "redirect stdout or give HOST:PORT");

@@ -83,10 +83,18 @@ EOF
 	wait "$RPID"
 	cmp "$T/plain" "$T/out2"
 	grep -q "PSK" "$T/rerr2"
-	# a terminal or /dev/null is no key
+	# a terminal or /dev/null is no key; the sender's stdin is the stream
 	run stream-recv --listen 0 --psk - </dev/null
 	[ "$status" -eq 100 ]
 	[[ "$output" == *"--psk -: not a file or a pipe"* ]]
+	run stream-send --psk - 127.0.0.1:9 <"$T/k1"
+	[ "$status" -eq 100 ]
+	[[ "$output" == *"standard input is the stream"* ]]
+	# a key on another descriptor
+	start_recv "$T/out4" "$T/rerr4" --psk "$T/k1" --timeout 10
+	stream-send --psk /dev/fd/3 "127.0.0.1:$PORT" <"$T/plain" 3<"$T/k1"
+	wait "$RPID"
+	cmp "$T/plain" "$T/out4"
 	# --no-ktls is user space, and says so
 	start_recv "$T/out3" "$T/rerr3" --psk "$T/k1" --no-ktls -v --timeout 10
 	run stream-send -v --no-ktls --psk "$T/k1" "127.0.0.1:$PORT" <"$T/plain"

@@ -268,21 +268,23 @@ source_unharmed() {
 	[ "$(sim_field "$HOSTA" d '["workload"]["throttle_pct"]')" = 100 ]
 }
 
-@test "netns: a live migration from host A to host B over TCP; the destination guest is intact" {
+@test "netns: a live migration from host A to host B over TCP with a key; the destination guest is intact" {
 	setup_netns
+	(umask 077 && openssl rand -hex 32 >"$T/psk")
 	simdom create d --memory 64M --dirty-rate 20000
 	sleep 0.2
-	ip netns exec "$NSB" env XENPIPE_SIM_DIR="$HOSTB" sh -c \
-	    'stream-recv -v --listen 192.0.2.2:8002 --insecure --allow 192.0.2.1 --timeout 20 |
+	ip netns exec "$NSB" env XENPIPE_SIM_DIR="$HOSTB" PSK="$T/psk" sh -c \
+	    'stream-recv -v --listen 192.0.2.2:8002 --psk "$PSK" --allow 192.0.2.1 --timeout 20 |
 	    dom-resume' >"$T/resumed" 2>"$T/rerr" 3>&- &
 	rpid=$!
 	BGPIDS=$rpid
 	wait_listening "$T/rerr"
-	ip netns exec "$NSA" bash -c 'set -o pipefail; mem-dump -l d |
-	    dirty-track d | dom-suspend d | stream-send --insecure -v --timeout 20 192.0.2.2:8002'
+	PSK=$T/psk ip netns exec "$NSA" bash -c 'set -o pipefail; mem-dump -l d |
+	    dirty-track d | dom-suspend d | stream-send --psk "$PSK" -v --timeout 20 192.0.2.2:8002'
 	wait "$rpid"
 	cat "$T/rerr"
 	grep -q "connection from 192.0.2.1:" "$T/rerr"
+	grep -q "TLSv1.3 TLS_AES_128_GCM_SHA256, PSK" "$T/rerr"
 	grep -q "^d [0-9]" "$T/resumed"
 	XENPIPE_SIM_DIR=$HOSTB simdom check d
 	[ "$(sim_field "$HOSTB" d '["state"]')" = running ]
