@@ -95,6 +95,16 @@ EOF
 	stream-send --psk /dev/fd/3 "127.0.0.1:$PORT" <"$T/plain" 3<"$T/k1"
 	wait "$RPID"
 	cmp "$T/plain" "$T/out4"
+	# --rate holds inside the session: 3 MiB at 1 MiB/s takes 2 s or more
+	head -c 3M /dev/urandom >"$T/rand"
+	start_recv "$T/out5" "$T/rerr5" --psk "$T/k1" --timeout 10
+	t0=$(date +%s%N)
+	stream-send --no-compress --rate 1M --psk "$T/k1" "127.0.0.1:$PORT" <"$T/rand"
+	wait "$RPID"
+	ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+	echo "3 MiB at 1 MiB/s in TLS: $ms ms"
+	[ "$ms" -ge 1800 ]
+	cmp "$T/rand" "$T/out5"
 	# --no-ktls is user space, and says so
 	start_recv "$T/out3" "$T/rerr3" --psk "$T/k1" --no-ktls -v --timeout 10
 	run stream-send -v --no-ktls --psk "$T/k1" "127.0.0.1:$PORT" <"$T/plain"
