@@ -114,45 +114,35 @@ EOF
 	grep -q "user-space TLS (--no-ktls)" "$T/rerr3"
 }
 
+# refused "RECV_OPTIONS" "SEND_OPTIONS" PATTERN: the sender fails with one
+# line (in $output), the receiver exits 2 with one line matching PATTERN,
+# and writes nothing
+refused() {
+	local rs=0
+	start_recv "$T/out" "$T/rerr" $1 --timeout 5
+	run stream-send $2 --timeout 5 "127.0.0.1:$PORT" <"$T/plain"
+	wait "$RPID" || rs=$?
+	echo "sender: status $status: $output"
+	cat "$T/rerr"
+	[ "$status" -ne 0 ]
+	[ "${#lines[@]}" -eq 1 ]
+	[ "$rs" -eq 2 ]
+	[ "$(recv_errors "$T/rerr" | wc -l)" -eq 1 ]
+	recv_errors "$T/rerr" | grep -q -- "$3"
+	[ ! -s "$T/out" ]
+}
+
 @test "tls: a wrong key, no key, or a sender that speaks no TLS is refused with one line; the receiver writes nothing" {
 	make_stream 8M
-	# the wrong key
-	start_recv "$T/out" "$T/rerr" --psk "$T/k1" --timeout 5
-	run stream-send --psk "$T/k2" "127.0.0.1:$PORT" <"$T/plain"
-	echo "$output"
-	[ "$status" -ne 0 ]
-	[ "${#lines[@]}" -eq 1 ]
-	[[ "$output" == *"TLS handshake"* ]]
-	rs=0; wait "$RPID" || rs=$?
-	cat "$T/rerr"
-	[ "$rs" -eq 2 ]
-	[ "$(recv_errors "$T/rerr" | wc -l)" -eq 1 ]
-	recv_errors "$T/rerr" | grep -q "^stream-recv: from 127.0.0.1:[0-9]*: TLS handshake: .*(the peer does not hold our key)$"
-	[ ! -s "$T/out" ]
+	refused "--psk $T/k1" "--psk $T/k2" \
+	    "^stream-recv: from 127.0.0.1:[0-9]*: TLS handshake: .*(the peer does not hold our key)$"
+	[[ "$output" == *"TLS handshake"*"(the peer does not hold our key)" ]]
 	# no key: a sender told --insecure
-	start_recv "$T/out" "$T/rerr" --psk "$T/k1" --timeout 5
-	run stream-send --insecure "127.0.0.1:$PORT" <"$T/plain"
-	echo "$output"
-	[ "$status" -ne 0 ]
-	[ "${#lines[@]}" -eq 1 ]
-	rs=0; wait "$RPID" || rs=$?
-	cat "$T/rerr"
-	[ "$rs" -eq 2 ]
-	[ "$(recv_errors "$T/rerr" | wc -l)" -eq 1 ]
-	recv_errors "$T/rerr" | grep -q "the peer does not speak TLS"
-	[ ! -s "$T/out" ]
+	refused "--psk $T/k1" --insecure "the peer does not speak TLS"
 	# and the other way: an --insecure listener, a sender with a key
-	start_recv "$T/out" "$T/rerr" --timeout 5
-	run stream-send --psk "$T/k1" --timeout 5 "127.0.0.1:$PORT" <"$T/plain"
-	echo "$output"
-	[ "$status" -ne 0 ]
-	[ "${#lines[@]}" -eq 1 ]
+	refused --insecure "--psk $T/k1" \
+	    "the peer speaks TLS, and this receiver was started without credentials (--insecure)"
 	[[ "$output" == *"TLS handshake"* ]]
-	rs=0; wait "$RPID" || rs=$?
-	cat "$T/rerr"
-	[ "$rs" -eq 2 ]
-	recv_errors "$T/rerr" | grep -q "the peer speaks TLS, and this receiver was started without credentials (--insecure)"
-	[ ! -s "$T/out" ]
 }
 
 @test "tls: X.509: the right CA moves the stream; a wrong CA, a wrong name or no client certificate is refused with one line" {
@@ -184,18 +174,8 @@ EOF
 	wait "$RPID" || true
 	[ ! -s "$T/out" ]
 	# the client's certificate is from another CA: the server refuses it
-	: >"$T/out"
-	start_recv "$T/out" "$T/rerr" "${srv[@]}" --timeout 5
-	run stream-send --cert "$T/evil/host1.crt" --key "$T/evil/host1.key" \
-	    --ca "$T/ca/ca.crt" "127.0.0.1:$PORT" <"$T/plain"
-	echo "$output"
-	[ "$status" -ne 0 ]
-	rs=0; wait "$RPID" || rs=$?
-	cat "$T/rerr"
-	[ "$rs" -eq 2 ]
-	[ "$(recv_errors "$T/rerr" | wc -l)" -eq 1 ]
-	recv_errors "$T/rerr" | grep -q "the peer's certificate: unable to get local issuer certificate"
-	[ ! -s "$T/out" ]
+	refused "${srv[*]}" "--cert $T/evil/host1.crt --key $T/evil/host1.key --ca $T/ca/ca.crt" \
+	    "the peer's certificate: unable to get local issuer certificate"
 	# the right CA, the wrong name
 	start_recv "$T/out" "$T/rerr" "${srv[@]}" --timeout 5
 	run stream-send "${cli[@]}" --peer-name host3 "127.0.0.1:$PORT" <"$T/plain"
@@ -330,27 +310,6 @@ EOF
 	[ "$ss" -ne 0 ]
 	[ "$(recv_errors "$T/rerr" | wc -l)" -eq 1 ]
 	recv_errors "$T/rerr" | grep -q "the connection ended without close_notify: cut, or an end forged on the wire"
-}
-
-# Namespaces A (192.0.2.1) and B (192.0.2.2), as transport.bats has them.
-setup_netns() {
-	local err=$T/netns.err
-	[ "$(id -u)" -eq 0 ] || skip "network namespaces need root"
-	command -v ip >/dev/null || skip "no ip(8) (iproute2)"
-	NSA=xt$$a$BATS_TEST_NUMBER
-	if ! ip netns add "$NSA" 2>"$err"; then
-		NSA=
-		skip "cannot create a network namespace here: $(cat "$err")"
-	fi
-	NSB=xt$$b$BATS_TEST_NUMBER
-	ip netns add "$NSB"
-	ip link add vA netns "$NSA" type veth peer name vB netns "$NSB"
-	ip -n "$NSA" addr add 192.0.2.1/24 dev vA
-	ip -n "$NSB" addr add 192.0.2.2/24 dev vB
-	ip -n "$NSA" link set lo up
-	ip -n "$NSB" link set lo up
-	ip -n "$NSA" link set vA up
-	ip -n "$NSB" link set vB up
 }
 
 @test "tls: dom-migrate --tcp between two namespaces with its one-time key: no key on any command line, none left" {

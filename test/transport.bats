@@ -228,28 +228,6 @@ open('$T/bad', 'wb').write(d)"
 
 # ---- two hosts: network namespaces joined by a veth pair ----
 
-# Namespaces A (192.0.2.1) and B (192.0.2.2), documentation addresses that
-# exist only inside them, joined by a veth pair; teardown removes them.
-setup_netns() {
-	local err=$T/netns.err
-	[ "$(id -u)" -eq 0 ] || skip "network namespaces need root"
-	command -v ip >/dev/null || skip "no ip(8) (iproute2)"
-	NSA=xp$$a$BATS_TEST_NUMBER
-	if ! ip netns add "$NSA" 2>"$err"; then
-		NSA=
-		skip "cannot create a network namespace here: $(cat "$err")"
-	fi
-	NSB=xp$$b$BATS_TEST_NUMBER
-	ip netns add "$NSB"
-	ip link add vA netns "$NSA" type veth peer name vB netns "$NSB"
-	ip -n "$NSA" addr add 192.0.2.1/24 dev vA
-	ip -n "$NSB" addr add 192.0.2.2/24 dev vB
-	ip -n "$NSA" link set lo up
-	ip -n "$NSB" link set lo up
-	ip -n "$NSA" link set vA up
-	ip -n "$NSB" link set vB up
-}
-
 wait_listening() {	# wait_listening ERRFILE
 	local i
 	for i in $(seq 100); do
