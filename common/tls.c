@@ -36,6 +36,7 @@ struct tls {
 	const char *peer_name;
 	char desc[TLS_DESC_MAX];
 	int ktls;
+	int splice[2];		/* kTLS send: local -> pipe -> socket, or -1 */
 	int sock;		/* the TCP connection (not ours to close) */
 	int plain;		/* the caller's end of the pair */
 	int local;		/* the pump's end */
@@ -266,6 +267,7 @@ tls_new(const struct tls_opts *o, int server)
 	}
 	t->server = server;
 	t->sock = t->plain = t->local = -1;
+	t->splice[0] = t->splice[1] = -1;
 	t->peer_name = o->peer_name;
 	pthread_mutex_init(&t->mu, NULL);
 	t->ctx = SSL_CTX_new(server ? TLS_server_method() : TLS_client_method());
@@ -455,6 +457,42 @@ ssl_wait(int e, const char *what)
 }
 
 /*
+ * With kTLS sending, the caller's bytes go to the socket by splice, and
+ * the kernel encrypts them: they never pass through the pump.  in_pipe
+ * counts the bytes in the pipe between.  1 moved, 0 not, -1 failed.
+ */
+static int
+up_splice(struct tls *t, size_t *in_pipe, int *local_eof, int *sock_ev)
+{
+	ssize_t n;
+	int moved = 0;
+
+	if (!*local_eof && *in_pipe == 0) {
+		n = splice(t->local, NULL, t->splice[1], NULL, PUMP_BUF,
+		    SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+		if (n > 0) {
+			*in_pipe = n;
+			moved = 1;
+		} else if (n == 0 || (errno != EAGAIN && errno != EINTR))
+			*local_eof = 1;
+	}
+	if (*in_pipe > 0) {
+		n = splice(t->splice[0], NULL, t->sock, NULL, *in_pipe,
+		    SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+		if (n > 0) {
+			*in_pipe -= n;
+			moved = 1;
+		} else if (n < 0 && (errno == EAGAIN || errno == EINTR))
+			*sock_ev |= POLLOUT;
+		else {
+			xp_seterr(XE_SYS, "TLS to the peer (kTLS splice)");
+			return -1;
+		}
+	}
+	return moved;
+}
+
+/*
  * plain -> TLS and TLS -> plain, in one thread (an SSL is not to be used
  * from two).  The caller's half-close becomes close_notify; the peer's
  * close_notify becomes a half-close of the caller's end; anything else
@@ -474,7 +512,11 @@ pump(void *arg)
 		int moved = 0;
 
 		sock_ev = 0;
-		if (!local_eof && up_len == 0) {
+		if (t->splice[0] >= 0) {
+			if ((r = up_splice(t, &up_len, &local_eof, &sock_ev)) < 0)
+				goto fail;
+			moved |= r;
+		} else if (!local_eof && up_len == 0) {
 			n = read(t->local, t->up, PUMP_BUF);
 			if (n > 0) {
 				up_len = n;
@@ -609,6 +651,10 @@ tls_start(struct tls *t, int sock, const char *host, int timeout_ms,
 	if (handshake(t, timeout_ms) < 0)
 		return -1;
 	describe(t);
+	/* kTLS sends: splice, so the bytes skip user space; else copy */
+	if (BIO_get_ktls_send(SSL_get_wbio(t->ssl)) > 0 &&
+	    pipe2(t->splice, O_CLOEXEC | O_NONBLOCK) == 0)
+		io_widen_pipe(t->splice[1]);
 	if ((t->up = malloc(PUMP_BUF)) == NULL ||
 	    (t->down = malloc(PUMP_BUF)) == NULL ||
 	    socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) < 0) {
@@ -683,6 +729,10 @@ tls_end(struct tls *t, int graceful)
 		close(t->plain);
 	if (t->local >= 0)
 		close(t->local);
+	if (t->splice[0] >= 0) {
+		close(t->splice[0]);
+		close(t->splice[1]);
+	}
 	SSL_free(t->ssl);
 	SSL_CTX_free(t->ctx);
 	OPENSSL_cleanse(t->psk, sizeof(t->psk));
