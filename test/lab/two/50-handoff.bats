@@ -4,6 +4,7 @@
 # suspended on A, and dom-migrate must say so loudly (status 14, the
 # outcome unknown) and say what to do; doing it leaves one guest.
 load lib2
+# shellcheck disable=SC2034 # ON is lib2.bash's: which host its helpers act on
 
 OUT=$LAB_WORK/handoff.out
 CUT=$LAB_WORK/cutssh
@@ -12,7 +13,10 @@ setup() {
 	command -v dom-migrate >/dev/null || skip "xenpipe not built (no build/dom-migrate)"
 	guest_on_a
 	# A's NIC in the bridge: the link to B
-	NIC=$(ls /sys/class/net/xenbr0/brif 2>/dev/null | grep -v '^vif' | head -n 1)
+	NIC=
+	for f in /sys/class/net/xenbr0/brif/*; do
+		case ${f##*/} in vif*|'*') ;; *) NIC=${f##*/}; break;; esac
+	done
 	[ -n "$NIC" ] || skip "no NIC in xenbr0 on A"
 	# ssh, but the link goes down as soon as B's report arrives (after
 	# the go: B runs its copy); the report never reaches dom-migrate, ssh
@@ -43,7 +47,7 @@ teardown() {
 }
 
 @test "handoff: the link cut after the go: the copy runs on B, the source is left suspended on A, and dom-migrate says so" {
-	local b0 st=0 away id i
+	local b0 st=0 away id
 	b0=$(xsr boot_id)
 	dom-migrate --ssh-command $CUT $G $B > $OUT 2>&1 3>/dev/null || st=$?
 	cat $OUT
@@ -52,7 +56,7 @@ teardown() {
 	[ "$st" -eq 14 ]
 	grep -q "HANDOVER OUTCOME UNKNOWN" $OUT
 	# the link is back
-	for i in $(seq 30); do ping -c 1 -W 1 $B >/dev/null 2>&1 && break; sleep 1; done
+	for _ in $(seq 30); do ping -c 1 -W 1 $B >/dev/null 2>&1 && break; sleep 1; done
 	# one copy runs, on B, the same guest; A keeps the source, suspended
 	away=$G--migratedaway
 	[ "$(command dom-list | awk -v d=$away '$1 == d { print $0 }' | grep -c suspended)" -eq 1 ]
