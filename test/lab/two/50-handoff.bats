@@ -3,8 +3,8 @@
 # report reaches A.  One copy must run (on B), the other must be left
 # suspended on A, and dom-migrate must say so loudly (status 14, the
 # outcome unknown) and say what to do; doing it leaves one guest.
-load lib2
 # shellcheck disable=SC2034 # ON is lib2.bash's: which host its helpers act on
+load lib2
 
 OUT=$LAB_WORK/handoff.out
 CUT=$LAB_WORK/cutssh
