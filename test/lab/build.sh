@@ -20,10 +20,14 @@ C=$CACHE/$V
 STAMP=$(cat "$LAB/build.sh" "$LAB/dom0-init.sh" | sha256sum | cut -c1-16)
 XEN4175=4.17.5+72-g01140da4e8-1
 HOSTPKGS="qemu-system-x86 debootstrap busybox-static cpio zstd kmod gcc libc6-dev libxen-dev"
-DOM0PKGS="xen-utils-4.17 xenstore-utils bats python3 liblz4-1 libyajl2 iputils-ping"
+# openssh-*, vblade, aoetools: the two-host lab (two/): ssh between the
+# dom0s, the shared disk over AoE
+DOM0PKGS="xen-utils-4.17 xenstore-utils bats python3 liblz4-1 libyajl2 iputils-ping openssh-server openssh-client vblade aoetools"
 # dom0's modules (dom0-init.sh modprobes them): bridge (+ stp, llc) and loop
-# for the guest's vif and disk (LAB_DEVICES); none is built into Debian's 6.1
-MODS="xen-evtchn xen-gntdev xen-gntalloc xen-privcmd xenfs xen-blkback xen-netback 9p 9pnet_virtio virtio_pci bridge loop"
+# for the guest's vif and disk (LAB_DEVICES); none is built into Debian's 6.1;
+# virtio_net (the two-host lab's link between the QEMUs) and aoe (its
+# shared disk) too
+MODS="xen-evtchn xen-gntdev xen-gntalloc xen-privcmd xenfs xen-blkback xen-netback 9p 9pnet_virtio virtio_pci bridge loop virtio_net aoe"
 # the guest's (guest-init.sh insmods them in the order of guest-modules/order)
 GUESTMODS="xen-blkfront xen-netfront"
 
@@ -82,7 +86,7 @@ chroot $R apt-get update -q > apt.log 2>&1
 DEBIAN_FRONTEND=noninteractive chroot $R apt-get install -y -q \
     --no-install-recommends $DOM0PKGS >> apt.log 2>&1 || { tail -20 apt.log >&2; exit 1; }
 chroot $R dpkg-query -W xen-utils-4.17 libxenmisc4.17 libxenstore4 libyajl2 liblz4-1 \
-    bats python3 > dom0-packages
+    bats python3 openssh-server vblade aoetools > dom0-packages
 rm -f $R/usr/sbin/policy-rc.d
 rm -rf $R/var/lib/apt/lists/* $R/var/cache/apt/* $R/usr/share/doc \
     $R/usr/share/man $R/usr/share/info $R/usr/share/locale

@@ -19,8 +19,9 @@ for a in $(cat /proc/cmdline); do
 	case $a in lab.*=*) k=${a%%=*}; k=$(echo ${k#lab.} | tr a-z. A-Z_); export "LAB_$k=${a#*=}";; esac
 done
 
-# bridge and loop: the guest's vif and disk (lib.bash, LAB_DEVICES=1)
-for m in xen-evtchn xen-gntdev xen-gntalloc xen-privcmd xenfs xen-blkback xen-netback 9p 9pnet_virtio virtio_pci bridge loop; do
+# bridge and loop: the guest's vif and disk (lib.bash, LAB_DEVICES=1);
+# virtio_net and aoe: the two-host lab's link and shared disk (two/)
+for m in xen-evtchn xen-gntdev xen-gntalloc xen-privcmd xenfs xen-blkback xen-netback 9p 9pnet_virtio virtio_pci bridge loop virtio_net aoe; do
 	modprobe $m || echo "DOM0-INIT: modprobe $m FAILED"
 done
 mount -t xenfs xenfs /proc/xen || echo "DOM0-INIT: xenfs mount FAILED"

@@ -7,6 +7,9 @@
 #   make lab-check [LAB_GUEST=pvh|pv]  build the programs, boot the lab, run
 #                                      test/lab/*.bats in dom0, print the TAP
 #   make lab-check-all                 both guests
+#   make lab-check LAB_HOSTS=2 [LAB_GUEST=pvh|pv]
+#                                      the two-host lab (run2.sh): two QEMUs
+#                                      linked on loopback, test/lab/two/*.bats
 #
 #   LAB_GUEST=pvh      Xen 4.17.7 (bookworm-security), PVH guest (default)
 #   LAB_GUEST=pv       Xen 4.17.5 (bookworm point release, shadow paging), PV
@@ -17,6 +20,8 @@
 # "1..0 # SKIP reason" and does not fail; a broken one fails.
 
 LAB_GUEST	?= pvh
+LAB_HOSTS	?= 1
+LAB_RUN		= $(if $(filter 2,$(LAB_HOSTS)),run2.sh,run.sh)
 XENPIPE_LAB_CACHE ?= /var/cache/xenpipe-lab
 export XENPIPE_LAB_CACHE
 LAB_VARIANT_pvh	= 4177
@@ -37,10 +42,11 @@ lab-tools: $(LAB_TOOLS)
 
 lab-check: all lab-tools
 	@test -n "$(LAB_VARIANT)" || { echo "LAB_GUEST must be pvh or pv" >&2; exit 100; }
+	@case "$(LAB_HOSTS)" in 1|2) ;; *) echo "LAB_HOSTS must be 1 or 2" >&2; exit 100;; esac
 	@rc=0; sh test/lab/build.sh $(LAB_VARIANT) || rc=$$?; \
-	if [ $$rc = 77 ]; then echo "1..0 # SKIP real-Xen lab ($(LAB_GUEST)): cache build failed: no network (apt-get update)"; exit 0; fi; \
+	if [ $$rc = 77 ]; then echo "1..0 # SKIP $(if $(filter 2,$(LAB_HOSTS)),two-host ,)real-Xen lab ($(LAB_GUEST)): cache build failed: no network (apt-get update)"; exit 0; fi; \
 	[ $$rc = 0 ] || exit $$rc; \
-	sh test/lab/run.sh $(LAB_GUEST)
+	sh test/lab/$(LAB_RUN) $(LAB_GUEST)
 
 lab-check-all:
 	$(MAKE) lab-check LAB_GUEST=pvh
