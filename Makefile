@@ -17,7 +17,7 @@ CFLAGS	?= -O2 -g
 WARN	= -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
 	  -Wpointer-arith -Wformat=2 -Wno-format-nonliteral
 ALL_CFLAGS = -std=gnu11 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 $(WARN) $(CFLAGS) -Icommon
-LDLIBS	= -lyajl -llz4 -lxenguest -lxenctrl -lxenforeignmemory -lxenstore -lxentoollog -lpthread
+LDLIBS	= -lyajl -llz4 -lssl -lcrypto -lxenguest -lxenctrl -lxenforeignmemory -lxenstore -lxentoollog -lpthread
 
 # SAN=1 builds with the sanitizers into build-san/
 ifeq ($(SAN),1)
@@ -28,7 +28,7 @@ else
 B	= build
 endif
 
-DEB_PKGS = build-essential libxen-dev liblz4-dev lz4 libyajl-dev bats python3 iproute2 time mandoc bsdextrautils lintian
+DEB_PKGS = build-essential libxen-dev liblz4-dev lz4 libyajl-dev libssl-dev openssl bats python3 iproute2 time mandoc bsdextrautils lintian
 
 # common/: the library, which never prints or exits; ui/: the programs'
 # side of it (messages, exit statuses, the progress line), which does.

@@ -10,9 +10,11 @@
 #   live: mem-dump -l DOM | dirty-track DOM | dom-suspend --handshake R DOM |
 #             stream-send | ssh HOST 'stream-recv | dom-resume --handshake' > R
 #   cold: dom-suspend --handshake R DOM </dev/null | stream-send | ssh ...
-#   --tcp PORT: ssh HOST 'stream-recv --listen PORT ... | dom-resume
-#             --handshake' > R runs first, and the stream goes to HOST:PORT
-#             with stream-send.
+#   --tcp PORT: ssh HOST 'stream-recv --listen PORT --psk - ... |
+#             dom-resume --handshake' <KEY > R runs first, and the stream
+#             goes to HOST:PORT with stream-send --psk KEY: TLS with a key
+#             made for this migration, which reaches HOST on ssh's stdin
+#             (never a command line) and is deleted here at the end.
 #
 # R is a FIFO: HOST's ready and report, on ssh's output, back to dom-suspend
 # (which gives the go on the stream, after END).  A copy of them is kept, to
@@ -140,10 +142,16 @@ if [ -n "$tcp" ]; then
 	# sshd saw us come from, unless --allow says otherwise
 	peer=$allow
 	[ -n "$peer" ] || peer='"${SSH_CLIENT%% *}"'
-	remote="stream-recv -v --listen 0.0.0.0:$tcp --timeout $timeout --allow $peer | $receiver"
+	# a key for this migration only, in our 0700 directory; od and tr
+	# take it from /dev/urandom, so no command line shows it
+	key=$tmp/psk
+	(umask 077 && od -An -tx1 -N32 /dev/urandom | tr -d ' \n' >"$key") &&
+	    [ "$(wc -c <"$key")" -eq 64 ] ||
+	    die $EX_SOURCE "cannot make a one-time key in $tmp; $dom runs here"
+	remote="stream-recv -v --listen 0.0.0.0:$tcp --psk - --timeout $timeout --allow $peer | $receiver"
 	# (the FIFO opened read-write: tee's open never waits for dom-suspend)
 	{
-		$ssh_cmd "$host" "$remote" </dev/null 2>"$tmp/dest.err" &
+		$ssh_cmd "$host" "$remote" <"$key" 2>"$tmp/dest.err" &
 		echo $! >"$tmp/dest.pid"
 		wait $!
 		echo $? >"$tmp/dest.rc"
@@ -158,7 +166,7 @@ if [ -n "$tcp" ]; then
 		cat "$tmp/dest.err" >&2 2>/dev/null
 		die $EX_TRANSFER "no receiver listening on $host port $tcp; $dom runs here"
 	fi
-	sink() { stream-send "${send_opts[@]}" "${host#*@}:$tcp"; }
+	sink() { stream-send --psk "$key" "${send_opts[@]}" "${host#*@}:$tcp"; }
 else
 	sink() {
 		stream-send "${send_opts[@]}" |
@@ -180,6 +188,7 @@ else
 	ds=${st[0]} send=${st[1]}
 	what="dom-suspend ${st[0]}, stream-send ${st[1]}"
 fi
+[ -z "$tcp" ] || rm -f "$key"	# used: gone before anything else
 if [ -n "$bg" ]; then
 	# a failed send leaves the listener waiting for its timeout: give it
 	# two seconds to say why, then stop waiting

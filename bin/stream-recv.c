@@ -1,9 +1,11 @@
 /*
  * stream-recv - the other end of stream-send: one connection (or stdin)
  * to stdout, LZ4 frames verified before a byte of them is written.  The
- * listener is a security boundary: loopback unless told otherwise, one
- * peer from the --allow ranges, timeouts, a minimum rate, bounded memory,
- * and it only ever copies bytes.
+ * listener is a security boundary: it takes a peer that proves it holds the
+ * key (TLS 1.3, PSK or X.509) and refuses to start without one unless told
+ * --insecure; loopback unless told otherwise, one peer from the --allow
+ * ranges, timeouts, a minimum rate, bounded memory, and it only ever
+ * copies bytes.
  */
 #include <getopt.h>
 #include <signal.h>
@@ -17,10 +19,13 @@
 #include "lz4pipe.h"
 #include "net.h"
 #include "progress.h"
+#include "tls.h"
 
 #define USAGE "stream-recv [-v] [--listen [ADDR:]PORT] [--allow ADDR[/BITS]] " \
     "[--threads N]\n                   [--timeout SECONDS] [--min-rate RATE] " \
-    "[--deadline SECONDS]\n                   [--stats FILE]"
+    "[--deadline SECONDS]\n                   [--stats FILE] " \
+    "[--psk FILE | --cert FILE --key FILE --ca FILE | --insecure]\n" \
+    "                   [--no-ktls]"
 
 #define ALLOW_MAX	64
 #define LISTEN_TIMEOUT	60		/* s: --listen's default --timeout */
@@ -52,17 +57,20 @@ main(int argc, char **argv)
 		{ "threads", required_argument, NULL, 'j' },
 		{ "timeout", required_argument, NULL, 't' },
 		{ "verbose", no_argument, NULL, 'v' },
+		CLI_TLS_LONGOPTS,
 		{ NULL, 0, NULL, 0 },
 	};
 	struct lzp_opts o = { .compress = 1 };
 	struct lzp_stats st;
+	struct tls_opts topts = { 0 };
+	struct tls *tls = NULL;
 	struct cidr allow[ALLOW_MAX];
 	size_t nallow = 0;
 	char host[NET_HOST_MAX], port[NET_PORT_MAX], bound[NET_PEER_MAX];
 	char peer[NET_PEER_MAX];
 	const char *listen_arg = NULL, *stats_path = NULL;
 	int ch, in = STDIN_FILENO, lfd, sock = -1, loopback, vflag = 0, rc;
-	int timeout_s = 0, rateflag = 0;
+	int timeout_s = 0, rateflag = 0, insecure = 0, use_tls;
 
 	cli_common(argc, argv, USAGE);
 	o.threads = lzp_default_threads();
@@ -104,7 +112,8 @@ main(int argc, char **argv)
 			vflag = 1;
 			break;
 		default:
-			usage_exit(USAGE);
+			if (!cli_tls_opt(ch, optarg, &topts, &insecure))
+				usage_exit(USAGE);
 		}
 	}
 	argc -= optind;
@@ -115,10 +124,15 @@ main(int argc, char **argv)
 	if (listen_arg != NULL && net_split(listen_arg, 1, host, sizeof(host),
 	    port, sizeof(port)) < 0)
 		die(EX_USAGE, "--listen: %s", xp_errmsg());
+	use_tls = cli_tls_check(&topts, insecure, listen_arg != NULL,
+	    "listening");
 	if (listen_arg == NULL)
 		no_tty_stream(STDIN_FILENO, "give --listen PORT or a pipe");
 	no_tty_stream(STDOUT_FILENO, "redirect stdout to a file or a pipe");
 	signal(SIGPIPE, SIG_IGN);
+	/* the credentials before the port opens: a bad key file fails first */
+	if (use_tls && (tls = tls_new(&topts, 1)) == NULL)
+		die_xp(NULL);
 
 	if (listen_arg != NULL) {
 		if (timeout_s == 0)
@@ -126,12 +140,16 @@ main(int argc, char **argv)
 		if (!rateflag)
 			o.min_rate = LISTEN_MIN_RATE;
 		if ((lfd = net_listen(host, port, &loopback, bound,
-		    sizeof(bound))) < 0)
+		    sizeof(bound))) < 0) {
+			tls_end(tls, 0);
 			die_xp(NULL);
-		if (nallow == 0 && !loopback)
+		}
+		if (nallow == 0 && !loopback) {
+			tls_end(tls, 0);
 			die(EX_USAGE, "listening on %s takes --allow with the "
 			    "sender's address (--allow 0.0.0.0/0 accepts any "
 			    "IPv4 peer)", bound);
+		}
 		if (nallow == 0)
 			nallow = net_loopback_ranges(allow, ALLOW_MAX);
 		if (vflag || strcmp(port, "0") == 0)
@@ -139,23 +157,43 @@ main(int argc, char **argv)
 		sock = net_accept(lfd, timeout_s * 1000, allow, nallow,
 		    refused, NULL, peer, sizeof(peer));
 		close(lfd);	/* one connection, then nobody else */
-		if (sock < 0)
+		if (sock < 0) {
+			tls_end(tls, 0);
 			die_xp(NULL);
+		}
 		if (vflag)
 			warnmsg("connection from %s", peer);
 		in = sock;
+		if (tls != NULL) {
+			if (tls_start(tls, sock, NULL, timeout_s * 1000,
+			    timeout_s * 1000) < 0) {
+				tls_end(tls, 0);
+				die(xp_exit_code(), "from %s: %s", peer,
+				    xp_errmsg());
+			}
+			in = tls_fd(tls);
+			if (vflag)
+				warnmsg("%s", tls_describe(tls));
+		}
 	}
 	o.in_timeout_ms = timeout_s * 1000;
 	/* the rate is judged over every --timeout (stdin without one: 60 s) */
 	o.rate_window_ms = (timeout_s ? timeout_s : LISTEN_TIMEOUT) * 1000;
 	o.progress = progress_new("stream-recv", 0);
 	rc = lzp_recv(in, STDOUT_FILENO, &o, &st);
+	/* an end without close_notify is a cut: never confirmed */
+	if (tls != NULL && tls_error(tls) < 0)
+		rc = -1;
 	if (rc == 0 && sock >= 0)
-		rc = lzp_recv_confirm(sock, timeout_s * 1000);
+		rc = lzp_recv_confirm(in, timeout_s * 1000);
 	progress_end(o.progress);
+	if (tls != NULL)
+		st.tls = tls_describe(tls);
 	if (stats_path != NULL && lzp_stats_write(stats_path, &st, o.threads,
 	    rc < 0 ? xp_errmsg() : NULL) < 0)
 		warnmsg("--stats: %s", xp_errmsg());
+	if (tls_end(tls, rc == 0) < 0)
+		rc = -1;
 	if (rc < 0) {
 		if (sock >= 0)
 			die(xp_exit_code(), "from %s: %s", peer, xp_errmsg());

@@ -1125,6 +1125,15 @@ lzp_recv(int in, int out, const struct lzp_opts *o, struct lzp_stats *st)
 		xp_seterr(XE_STREAM, "no input: the sender sent nothing");
 		goto err;
 	}
+	/* a TLS handshake record (ClientHello): a sender with a key, and
+	   a receiver told --insecure; no stream starts so */
+	if (e.nfirst >= 3 && e.first[0] == 0x16 && e.first[1] == 0x03 &&
+	    e.first[2] <= 0x04) {
+		errno = 0;
+		xp_seterr(XE_STREAM, "the peer speaks TLS, and this receiver "
+		    "was started without credentials (--insecure)");
+		goto err;
+	}
 	magic = le32_get(e.first);
 	if (e.nfirst == sizeof(e.first) && (magic == LZ4_MAGIC ||
 	    (magic >= SKIP_MAGIC_MIN && magic <= SKIP_MAGIC_MAX)))
@@ -1227,6 +1236,8 @@ lzp_stats_write(const char *path, const struct lzp_stats *st,
 	    0.0);
 	bad |= lj_gen_str(g, "plain_mb_per_s") |
 	    yajl_gen_number(g, num, strlen(num));
+	if (st->tls != NULL)
+		bad |= lj_gen_kv_str(g, "tls", st->tls);
 	if (error != NULL)
 		bad |= lj_gen_kv_str(g, "error", error);
 	bad |= yajl_gen_map_close(g);

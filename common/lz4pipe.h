@@ -77,6 +77,7 @@ struct lzp_stats {
 	uint64_t frames;	/* LZ4 frames, 0 when plain */
 	int compressed;
 	uint64_t ns;		/* from start to end */
+	const char *tls;	/* the caller's: tls_describe(), NULL none */
 };
 
 /*

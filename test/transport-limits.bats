@@ -117,7 +117,7 @@ start_trickle() {
 	start_trickle "$PORT" 1.5
 	t0=$(date +%s%N)
 	rc=0
-	timeout 30 stream-recv --listen "127.0.0.1:$PORT" --timeout 2 >"$T/out" 2>"$T/err" || rc=$?
+	timeout 30 stream-recv --listen "127.0.0.1:$PORT" --insecure --timeout 2 >"$T/out" 2>"$T/err" || rc=$?
 	ms=$((($(date +%s%N) - t0) / 1000000))
 	cat "$T/err"
 	echo "# trickle: cut off after $ms ms, status $rc: $(cat "$T/err")" >&3
@@ -141,7 +141,7 @@ start_trickle() {
 	start_trickle "$PORT" 0.2
 	t0=$(date +%s%N)
 	rc=0
-	timeout 30 stream-recv --listen "127.0.0.1:$PORT" --min-rate 0 --deadline 3 \
+	timeout 30 stream-recv --listen "127.0.0.1:$PORT" --insecure --min-rate 0 --deadline 3 \
 	    --timeout 1 >/dev/null 2>"$T/err" || rc=$?
 	ms=$((($(date +%s%N) - t0) / 1000000))
 	cat "$T/err"
@@ -163,7 +163,7 @@ start_trickle() {
 	start_recv "$T/out" "$T/err" --timeout 2
 	t0=$(date +%s%N)
 	rc=0
-	stream-send --rate 32K "127.0.0.1:$PORT" <"$T/rand" || rc=$?
+	stream-send --insecure --rate 32K "127.0.0.1:$PORT" <"$T/rand" || rc=$?
 	ms=$((($(date +%s%N) - t0) / 1000000))
 	rs=0
 	wait "$RPID" || rs=$?
@@ -178,7 +178,7 @@ start_trickle() {
 	head -c 4M /dev/urandom >"$T/a"
 	start_recv "$T/out2" "$T/err2" --timeout 4
 	rc=0
-	{ cat "$T/a"; sleep 2; cat "$T/a"; } | stream-send "127.0.0.1:$PORT" || rc=$?
+	{ cat "$T/a"; sleep 2; cat "$T/a"; } | stream-send --insecure "127.0.0.1:$PORT" || rc=$?
 	rs=0
 	wait "$RPID" || rs=$?
 	cat "$T/err2"

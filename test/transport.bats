@@ -69,7 +69,7 @@ EOF
 @test "transport: a loopback TCP round trip is byte-identical, compressed and plain, and confirmed" {
 	make_stream 16M
 	start_recv "$T/tcp" "$T/rerr" --timeout 10 --stats "$T/rstats"
-	run stream-send -v --stats "$T/sstats" "127.0.0.1:$PORT" <"$T/plain"
+	run stream-send --insecure -v --stats "$T/sstats" "127.0.0.1:$PORT" <"$T/plain"
 	echo "$output"
 	[ "$status" -eq 0 ]
 	[[ "$output" == *"the receiver confirmed it"* ]]
@@ -84,7 +84,7 @@ assert s['wire_bytes'] == r['wire_bytes'] and s['ratio'] < 0.9, (s, r)
 assert s['frames'] == r['frames'] >= 2, (s, r)"
 
 	start_recv "$T/tcp2" "$T/rerr2" --timeout 10
-	stream-send --no-compress "127.0.0.1:$PORT" <"$T/plain"
+	stream-send --insecure --no-compress "127.0.0.1:$PORT" <"$T/plain"
 	wait "$RPID"
 	cmp "$T/plain" "$T/tcp2"
 }
@@ -106,7 +106,7 @@ open('$T/bad', 'wb').write(d)"
 	# the same over TCP: the receiver fails, the sender hears no confirmation
 	start_recv "$T/tcp" "$T/rerr" --timeout 10
 	# (--no-compress: the damaged frames go as they are)
-	run stream-send --no-compress "127.0.0.1:$PORT" <"$T/bad"
+	run stream-send --insecure --no-compress "127.0.0.1:$PORT" <"$T/bad"
 	echo "$output"
 	[ "$status" -ne 0 ]
 	status=0; wait "$RPID" || status=$?
@@ -156,7 +156,7 @@ open('$T/bad', 'wb').write(d)"
 
 @test "transport: the listener binds loopback, refuses strangers with one line, times out" {
 	# not loopback, no --allow: refuses to start
-	run sh -c 'stream-recv --listen 0.0.0.0:0 </dev/null >/dev/null'
+	run sh -c 'stream-recv --listen 0.0.0.0:0 --insecure </dev/null >/dev/null'
 	echo "$output"
 	[ "$status" -eq 100 ]
 	[[ "$output" == *"takes --allow"* ]]
@@ -173,7 +173,7 @@ open('$T/bad', 'wb').write(d)"
 	# a loopback peer outside --allow is refused, logged, and gets nothing
 	echo hello >"$T/hello"
 	start_recv "$T/o" "$T/e1" --timeout 2 --allow 192.0.2.0/24 --allow ::1
-	run stream-send --timeout 2 "127.0.0.1:$PORT" <"$T/hello"
+	run stream-send --insecure --timeout 2 "127.0.0.1:$PORT" <"$T/hello"
 	echo "$output"
 	[ "$status" -eq 111 ]
 	status=0; wait "$RPID" || status=$?
@@ -185,7 +185,7 @@ open('$T/bad', 'wb').write(d)"
 
 @test "transport: an idle sender times out; the sender fails on a refused or broken connection" {
 	start_recv "$T/o" "$T/e" --timeout 1
-	(sleep 4 | stream-send --timeout 5 "127.0.0.1:$PORT" 2>"$T/serr" 3>&-) &
+	(sleep 4 | stream-send --insecure --timeout 5 "127.0.0.1:$PORT" 2>"$T/serr" 3>&-) &
 	spid=$!
 	status=0; wait "$RPID" || status=$?
 	[ "$status" -eq 111 ]
@@ -193,7 +193,7 @@ open('$T/bad', 'wb').write(d)"
 	status=0; wait "$spid" || status=$?
 	[ "$status" -ne 0 ]
 	# nobody listens
-	run stream-send --timeout 2 "127.0.0.1:$PORT" </dev/null
+	run stream-send --insecure --timeout 2 "127.0.0.1:$PORT" </dev/null
 	echo "$output"
 	[ "$status" -eq 111 ]
 	[[ "$output" == *"Connection refused"* ]]
@@ -201,7 +201,7 @@ open('$T/bad', 'wb').write(d)"
 	head -c 64M /dev/urandom >"$T/rand"
 	start_recv "$T/o2" "$T/e2" --timeout 5
 	(sleep 0.3; kill -KILL "$RPID") &
-	run stream-send --rate 16M --timeout 5 "127.0.0.1:$PORT" <"$T/rand"
+	run stream-send --insecure --rate 16M --timeout 5 "127.0.0.1:$PORT" <"$T/rand"
 	echo "$output"
 	[ "$status" -eq 111 ]
 }
@@ -228,28 +228,6 @@ open('$T/bad', 'wb').write(d)"
 
 # ---- two hosts: network namespaces joined by a veth pair ----
 
-# Namespaces A (192.0.2.1) and B (192.0.2.2), documentation addresses that
-# exist only inside them, joined by a veth pair; teardown removes them.
-setup_netns() {
-	local err=$T/netns.err
-	[ "$(id -u)" -eq 0 ] || skip "network namespaces need root"
-	command -v ip >/dev/null || skip "no ip(8) (iproute2)"
-	NSA=xp$$a$BATS_TEST_NUMBER
-	if ! ip netns add "$NSA" 2>"$err"; then
-		NSA=
-		skip "cannot create a network namespace here: $(cat "$err")"
-	fi
-	NSB=xp$$b$BATS_TEST_NUMBER
-	ip netns add "$NSB"
-	ip link add vA netns "$NSA" type veth peer name vB netns "$NSB"
-	ip -n "$NSA" addr add 192.0.2.1/24 dev vA
-	ip -n "$NSB" addr add 192.0.2.2/24 dev vB
-	ip -n "$NSA" link set lo up
-	ip -n "$NSB" link set lo up
-	ip -n "$NSA" link set vA up
-	ip -n "$NSB" link set vB up
-}
-
 wait_listening() {	# wait_listening ERRFILE
 	local i
 	for i in $(seq 100); do
@@ -268,21 +246,23 @@ source_unharmed() {
 	[ "$(sim_field "$HOSTA" d '["workload"]["throttle_pct"]')" = 100 ]
 }
 
-@test "netns: a live migration from host A to host B over TCP; the destination guest is intact" {
+@test "netns: a live migration from host A to host B over TCP with a key; the destination guest is intact" {
 	setup_netns
+	(umask 077 && openssl rand -hex 32 >"$T/psk")
 	simdom create d --memory 64M --dirty-rate 20000
 	sleep 0.2
-	ip netns exec "$NSB" env XENPIPE_SIM_DIR="$HOSTB" sh -c \
-	    'stream-recv -v --listen 192.0.2.2:8002 --allow 192.0.2.1 --timeout 20 |
+	ip netns exec "$NSB" env XENPIPE_SIM_DIR="$HOSTB" PSK="$T/psk" sh -c \
+	    'stream-recv -v --listen 192.0.2.2:8002 --psk "$PSK" --allow 192.0.2.1 --timeout 20 |
 	    dom-resume' >"$T/resumed" 2>"$T/rerr" 3>&- &
 	rpid=$!
 	BGPIDS=$rpid
 	wait_listening "$T/rerr"
-	ip netns exec "$NSA" bash -c 'set -o pipefail; mem-dump -l d |
-	    dirty-track d | dom-suspend d | stream-send -v --timeout 20 192.0.2.2:8002'
+	PSK=$T/psk ip netns exec "$NSA" bash -c 'set -o pipefail; mem-dump -l d |
+	    dirty-track d | dom-suspend d | stream-send --psk "$PSK" -v --timeout 20 192.0.2.2:8002'
 	wait "$rpid"
 	cat "$T/rerr"
 	grep -q "connection from 192.0.2.1:" "$T/rerr"
+	grep -q "TLSv1.3 TLS_AES_128_GCM_SHA256, PSK" "$T/rerr"
 	grep -q "^d [0-9]" "$T/resumed"
 	XENPIPE_SIM_DIR=$HOSTB simdom check d
 	[ "$(sim_field "$HOSTB" d '["state"]')" = running ]
@@ -292,25 +272,25 @@ source_unharmed() {
 @test "netns: a peer outside --allow is refused and logged; the allowed one gets through" {
 	setup_netns
 	make_stream 16M
-	ip netns exec "$NSB" stream-recv --listen 192.0.2.2:8002 --allow 192.0.2.1 \
+	ip netns exec "$NSB" stream-recv --listen 192.0.2.2:8002 --insecure --allow 192.0.2.1 \
 	    --timeout 10 >"$T/out" 2>"$T/rerr" 3>&- &
 	rpid=$!
 	BGPIDS=$rpid
 	sleep 0.3
 	# from host B's own address: not allowed
-	run ip netns exec "$NSB" stream-send --timeout 3 192.0.2.2:8002 <"$T/plain"
+	run ip netns exec "$NSB" stream-send --insecure --timeout 3 192.0.2.2:8002 <"$T/plain"
 	echo "$output"
 	[ "$status" -eq 111 ]
-	ip netns exec "$NSA" stream-send --timeout 10 192.0.2.2:8002 <"$T/plain"
+	ip netns exec "$NSA" stream-send --insecure --timeout 10 192.0.2.2:8002 <"$T/plain"
 	wait "$rpid"
 	cat "$T/rerr"
 	[ "$(grep -c "refused a connection from 192.0.2.2:[0-9]*: not in --allow" "$T/rerr")" -eq 1 ]
 	cmp "$T/plain" "$T/out"
 	# the default listener is loopback only: host A cannot reach it
-	ip netns exec "$NSB" stream-recv --listen 8003 --timeout 2 >/dev/null 2>&1 3>&- &
+	ip netns exec "$NSB" stream-recv --listen 8003 --insecure --timeout 2 >/dev/null 2>&1 3>&- &
 	BGPIDS=$!
 	sleep 0.3
-	run ip netns exec "$NSA" stream-send --timeout 2 192.0.2.2:8003 <"$T/plain"
+	run ip netns exec "$NSA" stream-send --insecure --timeout 2 192.0.2.2:8003 <"$T/plain"
 	[ "$status" -eq 111 ]
 	[[ "$output" == *"refused"* ]]
 }
@@ -320,13 +300,13 @@ source_unharmed() {
 	simdom create d --memory 128M --dirty-rate 20000 --zero 0
 	sleep 0.2
 	ip netns exec "$NSB" env XENPIPE_SIM_DIR="$HOSTB" sh -c \
-	    'stream-recv -v --listen 192.0.2.2:8002 --allow 192.0.2.1 --timeout 2 |
+	    'stream-recv -v --listen 192.0.2.2:8002 --insecure --allow 192.0.2.1 --timeout 2 |
 	    dom-resume' >/dev/null 2>"$T/rerr" 3>&- &
 	rpid=$!
 	wait_listening "$T/rerr"
 	ip netns exec "$NSA" bash -c 'set -o pipefail; mem-dump -l d |
 	    dirty-track d | dom-suspend d |
-	    stream-send --rate 16M --timeout 2 192.0.2.2:8002' 2>"$T/serr" 3>&- &
+	    stream-send --insecure --rate 16M --timeout 2 192.0.2.2:8002' 2>"$T/serr" 3>&- &
 	spid=$!
 	BGPIDS="$rpid $spid"
 	sleep 1

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "tls.h"
 #include "err.h"
 #include "version.h"
 
@@ -234,4 +235,55 @@ cli_catch_signals(void)
 	sigemptyset(&sa.sa_mask);
 	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
 		sigaction(sigs[i], &sa, NULL);
+}
+
+int
+cli_tls_opt(int ch, const char *arg, struct tls_opts *o, int *insecure)
+{
+	switch (ch) {
+	case OPT_PSK:
+		o->psk_path = arg;
+		return 1;
+	case OPT_CERT:
+		o->cert_path = arg;
+		return 1;
+	case OPT_KEY:
+		o->key_path = arg;
+		return 1;
+	case OPT_CA:
+		o->ca_path = arg;
+		return 1;
+	case OPT_PEER_NAME:
+		o->peer_name = arg;
+		return 1;
+	case OPT_INSECURE:
+		*insecure = 1;
+		return 1;
+	case OPT_NO_KTLS:
+		o->no_ktls = 1;
+		return 1;
+	}
+	return 0;
+}
+
+int
+cli_tls_check(const struct tls_opts *o, int insecure, int tcp,
+    const char *what)
+{
+	int creds = o->psk_path || o->cert_path || o->key_path || o->ca_path;
+
+	if (creds && insecure)
+		die(EX_USAGE, "--insecure and credentials conflict: with --psk "
+		    "or --cert the stream is authenticated and encrypted");
+	if (!tcp && (creds || insecure || o->peer_name || o->no_ktls))
+		die(EX_USAGE, "--psk, --cert, --key, --ca, --peer-name, "
+		    "--no-ktls and --insecure go with a TCP connection");
+	if (tcp && !creds && !insecure)
+		die(EX_USAGE, "%s without authentication: give --psk FILE (or "
+		    "--cert, --key and --ca), or --insecure to accept that "
+		    "anyone on the network can read or feed the stream", what);
+	if (insecure && (o->peer_name || o->no_ktls))
+		die(EX_USAGE, "--peer-name and --no-ktls go with TLS, not "
+		    "--insecure");
+	return tcp && creds;
 }

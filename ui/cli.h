@@ -18,6 +18,8 @@
 
 #include <stdint.h>
 
+struct tls_opts;
+
 #define EX_NO		1
 #define EX_STREAM	2
 #define EX_STATE	3
@@ -70,5 +72,28 @@ void tty_install(void);
  * system call in progress, so the program cleans up before it exits.
  */
 void cli_catch_signals(void);
+
+/*
+ * The transport pair's credentials, the same on both sides: put
+ * CLI_TLS_LONGOPTS in the getopt_long table, and hand each option to
+ * cli_tls_opt, which returns 1 when it took it.
+ */
+enum { OPT_PSK = 0x100, OPT_CERT, OPT_KEY, OPT_CA, OPT_PEER_NAME,
+    OPT_INSECURE, OPT_NO_KTLS };
+#define CLI_TLS_LONGOPTS \
+	{ "psk", required_argument, NULL, OPT_PSK }, \
+	{ "cert", required_argument, NULL, OPT_CERT }, \
+	{ "key", required_argument, NULL, OPT_KEY }, \
+	{ "ca", required_argument, NULL, OPT_CA }, \
+	{ "insecure", no_argument, NULL, OPT_INSECURE }, \
+	{ "no-ktls", no_argument, NULL, OPT_NO_KTLS }
+int cli_tls_opt(int ch, const char *arg, struct tls_opts *o, int *insecure);
+/*
+ * After parsing: die with EX_USAGE unless a TCP side (tcp) has credentials
+ * or --insecure (what says what it does in clear), or when they are given
+ * with no TCP side.  1 when TLS is to be used.
+ */
+int cli_tls_check(const struct tls_opts *o, int insecure, int tcp,
+    const char *what);
 
 #endif

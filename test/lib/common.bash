@@ -86,11 +86,13 @@ free_port() {
 }
 
 # stream-recv --listen 127.0.0.1:0 in the background; sets RPID and PORT.
+# --insecure unless OPTIONS give credentials (tls.bats).
 start_recv() {	# start_recv OUT ERR [OPTIONS]
-	local out=$1 err=$2 i
+	local out=$1 err=$2 i auth=--insecure
 	shift 2
+	case " $* " in *" --psk "*|*" --cert "*) auth=;; esac
 	: >"$err"	# before sed reads it: the background shell may be late
-	stream-recv --listen 127.0.0.1:0 "$@" >"$out" 2>"$err" 3>&- &
+	stream-recv --listen 127.0.0.1:0 ${auth} "$@" >"$out" 2>"$err" 3>&- &
 	RPID=$!
 	BGPIDS="${BGPIDS:-} $RPID"
 	for i in $(seq 100); do
@@ -108,4 +110,27 @@ kill_bg() {
 	for p in ${BGPIDS:-}; do
 		kill "$p" 2>/dev/null || true
 	done
+}
+
+# Namespaces A (192.0.2.1) and B (192.0.2.2), documentation addresses that
+# exist only inside them, joined by a veth pair; the suite's teardown
+# removes them (ip netns del "$NSA" "$NSB").
+setup_netns() {
+	local err=$T/netns.err
+	[ "$(id -u)" -eq 0 ] || skip "network namespaces need root"
+	command -v ip >/dev/null || skip "no ip(8) (iproute2)"
+	NSA=xp$$a$BATS_TEST_NUMBER
+	if ! ip netns add "$NSA" 2>"$err"; then
+		NSA=
+		skip "cannot create a network namespace here: $(cat "$err")"
+	fi
+	NSB=xp$$b$BATS_TEST_NUMBER
+	ip netns add "$NSB"
+	ip link add vA netns "$NSA" type veth peer name vB netns "$NSB"
+	ip -n "$NSA" addr add 192.0.2.1/24 dev vA
+	ip -n "$NSB" addr add 192.0.2.2/24 dev vB
+	ip -n "$NSA" link set lo up
+	ip -n "$NSB" link set lo up
+	ip -n "$NSA" link set vA up
+	ip -n "$NSB" link set vB up
 }

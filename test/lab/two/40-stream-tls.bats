@@ -28,11 +28,14 @@ send_to_b() {
 		onb sh -c "ss -Htln 'sport = :$PORT' | grep -q ." && break
 		sleep 1
 	done
+	local id
+	id=$(command xl domid $G)
 	dom-suspend -v $G 2> $ERR < /dev/null | stream-send -v "$@" $B:$PORT
 	wait $w
 	fig "A: $(tr '\n' ' ' < $ERR | cut -c1-200) B: $(onb cat $ERR.b | tr '\n' ' ' | cut -c1-200)"
 	[ "$(onb cat $ERR.rc)" = 0 ]
-	command xl destroy $G--migratedaway
+	# no handshake: the source is left suspended here; its copy runs on B
+	command xl destroy "$id"
 }
 # send_to_a OPTS...: the same from B to A
 send_to_a() {
@@ -43,18 +46,21 @@ send_to_a() {
 		ss -Htln "sport = :$PORT" | grep -q . && break
 		sleep 1
 	done
+	local id
+	id=$(onb xl domid $G)
 	onb bash -c "set -o pipefail; dom-suspend -v $G 2>$ERR </dev/null | stream-send -v $* $A:$PORT"
 	wait $w
 	fig "B: $(onb cat $ERR | tr '\n' ' ' | cut -c1-200) A: $(tr '\n' ' ' < $ERR.b | cut -c1-200)"
-	onb xl destroy $G--migratedaway
+	onb xl destroy "$id"
 }
 
 @test "stream over TCP with TLS (--psk FILE), A -> B -> A" {
 	has --psk || skip "stream-recv/stream-send have no --psk yet (the TLS work): nothing to test"
 	guest_on_a
 	# one key for both ends, made here, copied to B
-	head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' > $LAB_WORK/psk
-	onb sh -c "cat > $LAB_WORK/psk" < $LAB_WORK/psk
+	# (mode 0600 on both: the programs refuse a key others can read)
+	(umask 077 && head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' > $LAB_WORK/psk)
+	onb sh -c "umask 077 && cat > $LAB_WORK/psk" < $LAB_WORK/psk
 	moved a b send_to_b --psk $LAB_WORK/psk
 	moved b a send_to_a --psk $LAB_WORK/psk
 }
