@@ -26,6 +26,7 @@
 #define PSK_IDENTITY	"xenpipe-stream"
 #define KEY_FILE_MAX	4096
 #define PUMP_BUF	(256u << 10)
+#define TLS_RECORD_MAX	16384u	/* plain bytes in a record */
 
 struct tls {
 	SSL_CTX *ctx;
@@ -243,6 +244,27 @@ x509_load(struct tls *t, const struct tls_opts *o)
 	return 0;
 }
 
+/* 1 when the kernel has its TLS (the tls ULP loaded). */
+static int
+kernel_tls(void)
+{
+	char buf[256];
+	ssize_t len;
+	int fd = open("/proc/sys/net/ipv4/tcp_available_ulp", O_RDONLY |
+	    O_CLOEXEC);
+
+	if (fd < 0)
+		return 0;
+	if ((len = io_read_full(fd, buf, sizeof(buf) - 1)) < 0)
+		len = 0;
+	close(fd);
+	buf[len] = '\0';
+	for (char *w = strtok(buf, " \n"); w != NULL; w = strtok(NULL, " \n"))
+		if (strcmp(w, "tls") == 0)
+			return 1;
+	return 0;
+}
+
 struct tls *
 tls_new(const struct tls_opts *o, int server)
 {
@@ -280,10 +302,17 @@ tls_new(const struct tls_opts *o, int server)
 	/* one connection, never resumed: no tickets to store or replay */
 	SSL_CTX_set_num_tickets(t->ctx, 0);
 	SSL_CTX_set_session_cache_mode(t->ctx, SSL_SESS_CACHE_OFF);
-	SSL_CTX_set_mode(t->ctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
-	    SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+	/* whole writes: a partial one returns after each 16 KiB record,
+	   and the pump went round (and polled the socket) once a record */
+	SSL_CTX_set_mode(t->ctx, SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
 	if (!o->no_ktls)
 		SSL_CTX_set_options(t->ctx, SSL_OP_ENABLE_KTLS);
+	/* in user space, read what has come (records by the dozen) rather
+	   than a header and a record at a time; kTLS receives without it */
+	if (o->no_ktls || !kernel_tls()) {
+		SSL_CTX_set_read_ahead(t->ctx, 1);
+		SSL_CTX_set_default_read_buffer_len(t->ctx, PUMP_BUF);
+	}
 	if (o->psk_path != NULL) {
 		if (psk_load(t, o->psk_path) < 0)
 			goto err;
@@ -492,6 +521,23 @@ up_splice(struct tls *t, size_t *in_pipe, int *local_eof, int *sock_ev)
 	return moved;
 }
 
+/* Send what buffer_writes holds: 0 all out, 1 the socket is full, -1 failed. */
+static int
+flush_out(struct tls *t)
+{
+	BIO *w = SSL_get_wbio(t->ssl);
+
+	if (BIO_wpending(w) == 0)
+		return 0;
+	errno = 0;
+	if (BIO_flush(w) > 0)
+		return 0;
+	if (BIO_should_retry(w))
+		return 1;
+	xp_seterr(XE_SYS, "TLS to the peer");
+	return -1;
+}
+
 /*
  * plain -> TLS and TLS -> plain, in one thread (an SSL is not to be used
  * from two).  The caller's half-close becomes close_notify; the peer's
@@ -553,13 +599,14 @@ pump(void *arg)
 			else
 				sock_ev |= e;
 		}
-		if (!tls_eof && down_len == 0) {
+		/* records (16 KiB at most each) until the buffer is full */
+		while (!tls_eof && PUMP_BUF - down_len >= TLS_RECORD_MAX) {
 			ERR_clear_error();
 			errno = 0;
-			r = SSL_read(t->ssl, t->down, PUMP_BUF);
+			r = SSL_read(t->ssl, t->down + down_len,
+			    PUMP_BUF - down_len);
 			if (r > 0) {
-				down_len = r;
-				down_off = 0;
+				down_len += r;
 				moved = 1;
 			} else if ((e = SSL_get_error(t->ssl, r)) ==
 			    SSL_ERROR_ZERO_RETURN) {
@@ -567,8 +614,10 @@ pump(void *arg)
 				moved = 1;
 			} else if ((e = ssl_wait(e, "from")) < 0)
 				goto fail;
-			else
+			else {
 				sock_ev |= e;
+				break;
+			}
 		}
 		if (down_off < down_len) {
 			n = write(t->local, t->down + down_off,
@@ -585,7 +634,13 @@ pump(void *arg)
 			shutdown(t->local, SHUT_WR);
 			local_shut = 1;
 		}
-		if ((shut_sent && (tls_eof || ending(t))) || ending(t) > 1)
+		if (ending(t) > 1)
+			return NULL;
+		if ((r = flush_out(t)) < 0)
+			goto fail;
+		if (r > 0)
+			sock_ev |= POLLOUT;
+		else if (shut_sent && (tls_eof || ending(t)))
 			return NULL;
 		if (moved) {
 			last = now_ns();
@@ -621,6 +676,26 @@ fail:
 	return NULL;
 }
 
+/*
+ * In user space, OpenSSL writes each 16 KiB record with a write(2) of its
+ * own; a buffer in between sends a pump round's records in one.  The pump
+ * flushes it (flush_out) before it waits or ends.
+ */
+static int
+buffer_writes(struct tls *t)
+{
+	BIO *sock = SSL_get_wbio(t->ssl), *buf = BIO_new(BIO_f_buffer());
+
+	if (buf == NULL || !BIO_set_write_buffer_size(buf, PUMP_BUF + 65536) ||
+	    !BIO_up_ref(sock)) {
+		BIO_free(buf);
+		ssl_seterr(XE_SYS, "TLS");
+		return -1;
+	}
+	SSL_set0_wbio(t->ssl, BIO_push(buf, sock));
+	return 0;
+}
+
 int
 tls_start(struct tls *t, int sock, const char *host, int timeout_ms,
     int idle_ms)
@@ -652,9 +727,11 @@ tls_start(struct tls *t, int sock, const char *host, int timeout_ms,
 		return -1;
 	describe(t);
 	/* kTLS sends: splice, so the bytes skip user space; else copy */
-	if (BIO_get_ktls_send(SSL_get_wbio(t->ssl)) > 0 &&
-	    pipe2(t->splice, O_CLOEXEC | O_NONBLOCK) == 0)
-		io_widen_pipe(t->splice[1]);
+	if (BIO_get_ktls_send(SSL_get_wbio(t->ssl)) > 0) {
+		if (pipe2(t->splice, O_CLOEXEC | O_NONBLOCK) == 0)
+			io_widen_pipe(t->splice[1]);
+	} else if (buffer_writes(t) < 0)
+		return -1;
 	if ((t->up = malloc(PUMP_BUF)) == NULL ||
 	    (t->down = malloc(PUMP_BUF)) == NULL ||
 	    socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) < 0) {
@@ -663,6 +740,13 @@ tls_start(struct tls *t, int sock, const char *host, int timeout_ms,
 	}
 	t->plain = pair[0];
 	t->local = pair[1];
+	/* the pair holds what a pump round moves, both ways */
+	for (int i = 0; i < 2; i++) {
+		int sz = PUMP_BUF * 2;
+
+		setsockopt(pair[i], SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz));
+		setsockopt(pair[i], SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
+	}
 	if (fcntl(t->local, F_SETFL, O_NONBLOCK) < 0 ||
 	    fcntl(t->plain, F_SETFL, O_NONBLOCK) < 0) {
 		xp_seterr(XE_SYS, "TLS: fcntl");
