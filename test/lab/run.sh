@@ -14,45 +14,10 @@ set -eu
 GUEST=${1:-pvh}
 LAB=$(cd "$(dirname "$0")" && pwd)
 TOP=$(cd "$LAB/../.." && pwd)
-CACHE=${XENPIPE_LAB_CACHE:-/var/cache/xenpipe-lab}
 TMO=${LAB_TIMEOUT:-2100}
-case $GUEST in
-pvh) V=4177;;
-pv) V=4175;;
-*) echo "usage: run.sh pvh|pv" >&2; exit 100;;
-esac
-C=$CACHE/$V
-skip() { echo "1..0 # SKIP real-Xen lab ($GUEST): $*"; exit 0; }
-command -v qemu-system-x86_64 >/dev/null || skip "qemu-system-x86_64 not installed"
-[ -f $C/stamp ] && [ -f $C/dom0.zst ] || skip "no lab in $C (make lab-build failed or was not run)"
-
-# KVM only where it really works: a writable /dev/kvm on a CPU that shows
-# VT-x/AMD-V.  The software-only /dev/kvm some hosts have kills Xen.
-ACCEL=${LAB_ACCEL:-}
-if [ -z "$ACCEL" ]; then
-	ACCEL=tcg
-	[ -w /dev/kvm ] && grep -qw -e vmx -e svm /proc/cpuinfo && ACCEL=kvm
-fi
-case $ACCEL in
-kvm) A="-accel kvm -cpu host,-arch-capabilities";;
-# -smap: else dom0 dies at its first bounce frame; -rdtscp: else PVH guests
-# wedge.  thread=single froze dom0 once a guest ran.  -avx...: with AVX
-# (new in QEMU 7.2's TCG) vector instructions faulted now and then once a
-# guest ran: dom0's processes died in ld.so/libc, guests' init took #UD on
-# a VEX instruction, PVH guests triple-faulted.  -fsgsbase,-pku: with
-# them, once a guest with a vif and a disk ran, dom0's processes still died
-# in libc and libxenlight, the guest's malloc found its heap corrupt and
-# its kernel faulted on a %gs access in its entry path (FS/GS bases lost
-# across context switches); rarer without them.  The cause of all of it
-# (README): Xen's lazy FPU switching, as QEMU's TCG misses #NM for some
-# SSE/AVX instructions: spec-ctrl=eager-fpu below.
-tcg) A="-accel tcg,thread=${LAB_TCG_THREAD:-multi} -cpu ${LAB_CPU:-max,-smap,-rdtscp,-avx,-avx2,-fma,-f16c,-fsgsbase,-pku}";;
-*) echo "run.sh: LAB_ACCEL must be kvm or tcg" >&2; exit 100;;
-esac
-
-# dom0 on one vCPU: with two, processes in dom0 and the guest died of random
-# segfaults, a PVH guest triple-faulted and runs stalled (TCG, 2 host cores)
-XEN_CMDLINE="console=com1 com1=115200,8n1 dom0_mem=1024M,max:1024M dom0_max_vcpus=${LAB_DOM0_VCPUS:-1} ${LAB_XEN_ARGS-spec-ctrl=eager-fpu} loglvl=all guest_loglvl=all"
+# shellcheck disable=SC2034 # qemu.sh reads them
+PROG=run.sh WHAT="real-Xen lab" TB_SIZE=
+. "$LAB/qemu.sh"
 
 # boot: one boot of the lab running the suite; sets RUN, S, LOG, rc, status.
 # The TAP shows as it comes, as comments; the caller prints the final one.

@@ -18,34 +18,15 @@ set -eu
 GUEST=${1:-pvh}
 LAB=$(cd "$(dirname "$0")" && pwd)
 TOP=$(cd "$LAB/../.." && pwd)
-CACHE=${XENPIPE_LAB_CACHE:-/var/cache/xenpipe-lab}
 TMO=${LAB_TIMEOUT:-1800}
-case $GUEST in
-pvh) V=4177;;
-pv) V=4175;;
-*) echo "usage: run2.sh pvh|pv" >&2; exit 100;;
-esac
-C=$CACHE/$V
-skip() { echo "1..0 # SKIP two-host real-Xen lab ($GUEST): $*"; exit 0; }
-command -v qemu-system-x86_64 >/dev/null || skip "qemu-system-x86_64 not installed"
+# tb-size: QEMU 7.2 gives TCG a 1 GiB translation cache by default, which
+# made each QEMU 3.1 GB RSS with -m 2048
+# shellcheck disable=SC2034 # qemu.sh reads them
+PROG=run2.sh WHAT="two-host real-Xen lab" TB_SIZE=${LAB_TB_SIZE:-256}
+. "$LAB/qemu.sh"
 command -v ssh-keygen >/dev/null || skip "ssh-keygen not installed (openssh-client)"
-[ -f $C/stamp ] && [ -f $C/dom0.zst ] || skip "no lab in $C (make lab-build failed or was not run)"
 grep -q openssh-server $C/versions ||
     skip "the lab in $C has no sshd (built by an older build.sh: make lab-build)"
-
-ACCEL=${LAB_ACCEL:-}
-if [ -z "$ACCEL" ]; then
-	ACCEL=tcg
-	[ -w /dev/kvm ] && grep -qw -e vmx -e svm /proc/cpuinfo && ACCEL=kvm
-fi
-case $ACCEL in
-kvm) A="-accel kvm -cpu host,-arch-capabilities";;
-# run.sh says why each flag; tb-size: QEMU 7.2 gives TCG a 1 GiB translation
-# cache by default, which made each QEMU 3.1 GB RSS with -m 2048
-tcg) A="-accel tcg,thread=${LAB_TCG_THREAD:-multi},tb-size=${LAB_TB_SIZE:-256} -cpu ${LAB_CPU:-max,-smap,-rdtscp,-avx,-avx2,-fma,-f16c,-fsgsbase,-pku}";;
-*) echo "run2.sh: LAB_ACCEL must be kvm or tcg" >&2; exit 100;;
-esac
-XEN_CMDLINE="console=com1 com1=115200,8n1 dom0_mem=1024M,max:1024M dom0_max_vcpus=${LAB_DOM0_VCPUS:-1} ${LAB_XEN_ARGS-spec-ctrl=eager-fpu} loglvl=all guest_loglvl=all"
 
 RUN=$(mktemp -d "${TMPDIR:-/tmp}/xenpipe-lab2-$GUEST.XXXXXX")
 # a free port for the link (loopback only)
