@@ -12,7 +12,7 @@ setup() {
 	setup_sim
 	export XENPIPE_SIM_TIMEOUT_MS=2000
 	TAP=$BATS_TEST_DIRNAME/lib/tap.py
-	NSA= NSB=
+	NSA='' NSB=''
 	(umask 077 && openssl rand -hex 32 >"$T/k1" && openssl rand -hex 32 >"$T/k2")
 }
 
