@@ -32,6 +32,7 @@ xfer() {
 
 @test "tls: a PSK stream through dom0's kTLS and through user space, byte-exact" {
 	modprobe tls 2>/dev/null || true
+	fig "dom0: $(uname -r), tcp_available_ulp: $(cat /proc/sys/net/ipv4/tcp_available_ulp), tls module: $(grep -c '^tls ' /proc/modules), libssl: $(ls /usr/lib/x86_64-linux-gnu/libssl.so.* 2>/dev/null | tr '\n' ' ')"
 	xfer --insecure
 	xfer --psk $LAB_WORK/psk --no-ktls
 	grep -q "PSK, user-space TLS (--no-ktls)" $OUT
