@@ -426,6 +426,10 @@ describe(struct tls *t)
 		how = "kTLS send, user-space receive";
 	else if (rx)
 		how = "kTLS receive, user-space send";
+	else if ((SSL_get_options(t->ssl) & SSL_OP_ENABLE_KTLS) &&
+	    kernel_tls())
+		how = "user-space TLS (the kernel offers kTLS; OpenSSL did "
+		    "not take it)";
 	else if (SSL_get_options(t->ssl) & SSL_OP_ENABLE_KTLS)
 		how = "user-space TLS (the kernel offers no kTLS)";
 	else
