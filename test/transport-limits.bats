@@ -105,7 +105,7 @@ start_trickle() {
 	local i
 	python3 "$BATS_TEST_DIRNAME/lib/trickle.py" "$1" "$2" "$T/ready" 2>"$T/terr" &
 	BGPIDS="${BGPIDS:-} $!"
-	for i in $(seq 200); do
+	for _ in $(seq 200); do
 		[ -s "$T/ready" ] && return 0
 		sleep 0.05
 	done

@@ -88,14 +88,14 @@ free_port() {
 # stream-recv --listen 127.0.0.1:0 in the background; sets RPID and PORT.
 # --insecure unless OPTIONS give credentials (tls.bats).
 start_recv() {	# start_recv OUT ERR [OPTIONS]
-	local out=$1 err=$2 i auth=--insecure
+	local out=$1 err=$2 auth=--insecure
 	shift 2
 	case " $* " in *" --psk "*|*" --cert "*) auth=;; esac
 	: >"$err"	# before sed reads it: the background shell may be late
 	stream-recv --listen 127.0.0.1:0 ${auth} "$@" >"$out" 2>"$err" 3>&- &
 	RPID=$!
 	BGPIDS="${BGPIDS:-} $RPID"
-	for i in $(seq 100); do
+	for _ in $(seq 100); do
 		PORT=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$err")
 		[ -n "$PORT" ] && return 0
 		sleep 0.05
