@@ -12,8 +12,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <linux/tls.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+
+#include <openssl/core_names.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
+#include <openssl/kdf.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
@@ -27,6 +33,18 @@
 #define KEY_FILE_MAX	4096
 #define PUMP_BUF	(256u << 10)
 #define TLS_RECORD_MAX	16384u	/* plain bytes in a record */
+#define SECRET_MAX	48	/* a traffic secret: SHA-384 at most */
+#ifndef SOL_TLS
+#define SOL_TLS		282
+#endif
+
+/* What the kernel takes for one direction of TLS 1.3 (linux/tls.h). */
+union ktls_info {
+	struct tls_crypto_info base;
+	struct tls12_crypto_info_aes_gcm_128 aes128;
+	struct tls12_crypto_info_aes_gcm_256 aes256;
+	struct tls12_crypto_info_chacha20_poly1305 chacha;
+};
 
 struct tls {
 	SSL_CTX *ctx;
@@ -36,7 +54,12 @@ struct tls {
 	size_t psk_len;
 	const char *peer_name;
 	char desc[TLS_DESC_MAX];
-	int ktls;
+	int ktls_tx, ktls_rx;	/* the kernel does the records that way */
+	const char *no_ktls;	/* why not, for describe */
+	/* the application traffic secrets (client's, server's), from the
+	   key log, for the kernel; wiped once it has them */
+	uint8_t secret[2][SECRET_MAX];
+	size_t secret_len[2];
 	int splice[2];		/* kTLS send: local -> pipe -> socket, or -1 */
 	int sock;		/* the TCP connection (not ours to close) */
 	int plain;		/* the caller's end of the pair */
@@ -265,6 +288,166 @@ kernel_tls(void)
 	return 0;
 }
 
+/*
+ * kTLS.  The key log gives the two application traffic secrets as the
+ * handshake makes them; from them come each direction's key and IV
+ * (RFC 8446 7.1, 7.3), and the kernel takes over the records.
+ */
+static void
+keylog(const SSL *ssl, const char *line)
+{
+	static const char *const label[2] = { "CLIENT_TRAFFIC_SECRET_0 ",
+	    "SERVER_TRAFFIC_SECRET_0 " };
+	struct tls *t = SSL_get_app_data(ssl);
+
+	for (int i = 0; i < 2; i++) {
+		const char *hex;
+		size_t n = 0;
+		int hi, lo;
+
+		if (strncmp(line, label[i], strlen(label[i])) != 0 ||
+		    (hex = strchr(line + strlen(label[i]), ' ')) == NULL)
+			continue;
+		for (hex++; n < SECRET_MAX && (hi = hexval(hex[0])) >= 0 &&
+		    (lo = hexval(hex[1])) >= 0; hex += 2)
+			t->secret[i][n++] = hi << 4 | lo;
+		t->secret_len[i] = *hex == '\0' ? n : 0;
+	}
+}
+
+/* HKDF-Expand-Label(secret, label, "", len) of RFC 8446 7.1. */
+static int
+expand_label(const EVP_MD *md, const uint8_t *secret, size_t secret_len,
+    const char *label, uint8_t *out, size_t len)
+{
+	uint8_t info[2 + 1 + 255 + 1];
+	size_t label_len = strlen(label), n = 0;
+	int mode = EVP_KDF_HKDF_MODE_EXPAND_ONLY, ok;
+	EVP_KDF *kdf = EVP_KDF_fetch(NULL, "HKDF", NULL);
+	EVP_KDF_CTX *kctx = kdf ? EVP_KDF_CTX_new(kdf) : NULL;
+	OSSL_PARAM p[5];
+
+	info[n++] = len >> 8;
+	info[n++] = len & 0xff;
+	info[n++] = 6 + label_len;
+	memcpy(info + n, "tls13 ", 6);
+	memcpy(info + n + 6, label, label_len);
+	n += 6 + label_len;
+	info[n++] = 0;		/* no context */
+	p[0] = OSSL_PARAM_construct_int(OSSL_KDF_PARAM_MODE, &mode);
+	p[1] = OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST,
+	    (char *)EVP_MD_get0_name(md), 0);
+	p[2] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY,
+	    (void *)secret, secret_len);
+	p[3] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, info, n);
+	p[4] = OSSL_PARAM_construct_end();
+	ok = kctx != NULL && EVP_KDF_derive(kctx, out, len, p) > 0;
+	EVP_KDF_CTX_free(kctx);
+	EVP_KDF_free(kdf);
+	return ok ? 0 : -1;
+}
+
+/*
+ * What the kernel needs for our sending (tx) or receiving side, with the
+ * record sequence at 0: no application record has gone either way yet.
+ * Its size, or 0 for a suite or secret it cannot take.
+ */
+static socklen_t
+ktls_info(const struct tls *t, int tx, union ktls_info *ki)
+{
+	const SSL_CIPHER *c = SSL_get_current_cipher(t->ssl);
+	const EVP_MD *md = c ? SSL_CIPHER_get_handshake_digest(c) : NULL;
+	int who = tx ? t->server : !t->server;	/* 0 client's, 1 server's */
+	uint8_t key[32], iv[12];
+	size_t key_len;
+	socklen_t len = 0;
+
+	memset(ki, 0, sizeof(*ki));
+	if (md == NULL || t->secret_len[who] != (size_t)EVP_MD_get_size(md))
+		return 0;
+	switch (SSL_CIPHER_get_protocol_id(c)) {
+	case 0x1301:		/* TLS_AES_128_GCM_SHA256 */
+		key_len = 16;
+		break;
+	case 0x1302:		/* TLS_AES_256_GCM_SHA384 */
+	case 0x1303:		/* TLS_CHACHA20_POLY1305_SHA256 */
+		key_len = 32;
+		break;
+	default:
+		return 0;
+	}
+	if (expand_label(md, t->secret[who], t->secret_len[who], "key", key,
+	    key_len) < 0 || expand_label(md, t->secret[who],
+	    t->secret_len[who], "iv", iv, sizeof(iv)) < 0)
+		goto out;
+	ki->base.version = TLS_1_3_VERSION;
+	switch (SSL_CIPHER_get_protocol_id(c)) {
+	case 0x1301:
+		ki->base.cipher_type = TLS_CIPHER_AES_GCM_128;
+		memcpy(ki->aes128.key, key, 16);
+		memcpy(ki->aes128.salt, iv, 4);
+		memcpy(ki->aes128.iv, iv + 4, 8);
+		len = sizeof(ki->aes128);
+		break;
+	case 0x1302:
+		ki->base.cipher_type = TLS_CIPHER_AES_GCM_256;
+		memcpy(ki->aes256.key, key, 32);
+		memcpy(ki->aes256.salt, iv, 4);
+		memcpy(ki->aes256.iv, iv + 4, 8);
+		len = sizeof(ki->aes256);
+		break;
+	default:
+		ki->base.cipher_type = TLS_CIPHER_CHACHA20_POLY1305;
+		memcpy(ki->chacha.key, key, 32);
+		memcpy(ki->chacha.iv, iv, 12);
+		len = sizeof(ki->chacha);
+		break;
+	}
+out:
+	OPENSSL_cleanse(key, sizeof(key));
+	OPENSSL_cleanse(iv, sizeof(iv));
+	return len;
+}
+
+/*
+ * Hand the records to the kernel, each way it takes; the rest stays in
+ * user space, and t->no_ktls says why.  Never fails: user space works.
+ */
+static void
+ktls_start(struct tls *t)
+{
+	union ktls_info ki;
+	socklen_t len;
+
+	if (t->no_ktls)
+		goto out;
+	/* whatever OpenSSL has read and not handed on would be lost */
+	if (SSL_has_pending(t->ssl)) {
+		t->no_ktls = "OpenSSL read past the handshake";
+		goto out;
+	}
+	if (setsockopt(t->sock, IPPROTO_TCP, TCP_ULP, "tls", sizeof("tls"))) {
+		t->no_ktls = "the kernel refused its tls ULP";
+		goto out;
+	}
+	for (int tx = 0; tx < 2; tx++) {
+		if ((len = ktls_info(t, tx, &ki)) == 0) {
+			t->no_ktls = "a suite the kernel does not take";
+			break;
+		}
+		if (setsockopt(t->sock, SOL_TLS, tx ? TLS_TX : TLS_RX, &ki,
+		    len) == 0)
+			*(tx ? &t->ktls_tx : &t->ktls_rx) = 1;
+		else
+			t->no_ktls = tx ? "the kernel refused the sending key" :
+			    "the kernel refused the receiving key";
+	}
+	OPENSSL_cleanse(&ki, sizeof(ki));
+out:
+	OPENSSL_cleanse(t->secret, sizeof(t->secret));
+	errno = 0;
+}
+
 struct tls *
 tls_new(const struct tls_opts *o, int server)
 {
@@ -305,14 +488,22 @@ tls_new(const struct tls_opts *o, int server)
 	/* whole writes: a partial one returns after each 16 KiB record,
 	   and the pump went round (and polled the socket) once a record */
 	SSL_CTX_set_mode(t->ctx, SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
-	if (!o->no_ktls)
-		SSL_CTX_set_options(t->ctx, SSL_OP_ENABLE_KTLS);
-	/* in user space, read what has come (records by the dozen) rather
-	   than a header and a record at a time; kTLS receives without it */
-	if (o->no_ktls || !kernel_tls()) {
+	/*
+	 * kTLS is ours to set up, both ways (OpenSSL 3.0 does at most the
+	 * sending side, and in Debian's build not even that): the key log
+	 * hands us the traffic secrets.  In user space, read what has come
+	 * (records by the dozen) rather than a header and a record at a
+	 * time; for kTLS, OpenSSL must not read past the handshake.
+	 */
+	if (o->no_ktls)
+		t->no_ktls = "--no-ktls";
+	else if (!kernel_tls())
+		t->no_ktls = "the kernel offers no kTLS";
+	if (t->no_ktls) {
 		SSL_CTX_set_read_ahead(t->ctx, 1);
 		SSL_CTX_set_default_read_buffer_len(t->ctx, PUMP_BUF);
-	}
+	} else
+		SSL_CTX_set_keylog_callback(t->ctx, keylog);
 	if (o->psk_path != NULL) {
 		if (psk_load(t, o->psk_path) < 0)
 			goto err;
@@ -415,25 +606,16 @@ handshake(struct tls *t, int timeout_ms)
 static void
 describe(struct tls *t)
 {
-	int tx = BIO_get_ktls_send(SSL_get_wbio(t->ssl)) > 0;
-	int rx = BIO_get_ktls_recv(SSL_get_rbio(t->ssl)) > 0;
-	const char *how;
+	char how[96];
 
-	t->ktls = tx && rx;
-	if (tx && rx)
-		how = "kTLS";
-	else if (tx)
-		how = "kTLS send, user-space receive";
-	else if (rx)
-		how = "kTLS receive, user-space send";
-	else if ((SSL_get_options(t->ssl) & SSL_OP_ENABLE_KTLS) &&
-	    kernel_tls())
-		how = "user-space TLS (the kernel offers kTLS; OpenSSL did "
-		    "not take it)";
-	else if (SSL_get_options(t->ssl) & SSL_OP_ENABLE_KTLS)
-		how = "user-space TLS (the kernel offers no kTLS)";
+	if (t->ktls_tx && t->ktls_rx)
+		snprintf(how, sizeof(how), "kTLS");
+	else if (t->ktls_tx || t->ktls_rx)
+		snprintf(how, sizeof(how), "kTLS %s, user-space %s (%s)",
+		    t->ktls_tx ? "send" : "receive",
+		    t->ktls_tx ? "receive" : "send", t->no_ktls);
 	else
-		how = "user-space TLS (--no-ktls)";
+		snprintf(how, sizeof(how), "user-space TLS (%s)", t->no_ktls);
 	snprintf(t->desc, sizeof(t->desc), "%s %s, %s, %s",
 	    SSL_get_version(t->ssl), SSL_CIPHER_get_name(
 	    SSL_get_current_cipher(t->ssl)), t->psk_len ? "PSK" : "X.509", how);
@@ -525,6 +707,108 @@ up_splice(struct tls *t, size_t *in_pipe, int *local_eof, int *sock_ev)
 	return moved;
 }
 
+/*
+ * The record layer in the kernel.  ktls_send: a record of type rec_type
+ * (an alert; data goes by send or splice).  ktls_recv: the next record's
+ * bytes into buf, with its type.  Both: bytes moved, 0 (recv: the peer's
+ * TCP end), -2 to wait, -1 failed with xp_err set.
+ */
+static ssize_t
+ktls_send(struct tls *t, uint8_t rec_type, const void *buf, size_t len)
+{
+	char cbuf[CMSG_SPACE(sizeof(rec_type))] = { 0 };
+	struct iovec iov = { .iov_base = (void *)buf, .iov_len = len };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1,
+	    .msg_control = cbuf, .msg_controllen = sizeof(cbuf) };
+	struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
+	ssize_t n;
+
+	cm->cmsg_level = SOL_TLS;
+	cm->cmsg_type = TLS_SET_RECORD_TYPE;
+	cm->cmsg_len = CMSG_LEN(sizeof(rec_type));
+	memcpy(CMSG_DATA(cm), &rec_type, sizeof(rec_type));
+	if ((n = sendmsg(t->sock, &msg, MSG_DONTWAIT | MSG_NOSIGNAL)) >= 0)
+		return n;
+	if (errno == EAGAIN || errno == EINTR)
+		return -2;
+	xp_seterr(XE_SYS, "TLS to the peer (kTLS)");
+	return -1;
+}
+
+static ssize_t
+ktls_recv(struct tls *t, uint8_t *buf, size_t len, uint8_t *rec_type)
+{
+	char cbuf[CMSG_SPACE(sizeof(*rec_type))];
+	struct iovec iov = { .iov_base = buf, .iov_len = len };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1,
+	    .msg_control = cbuf, .msg_controllen = sizeof(cbuf) };
+	struct cmsghdr *cm;
+	ssize_t n;
+
+	if ((n = recvmsg(t->sock, &msg, MSG_DONTWAIT)) < 0) {
+		if (errno == EAGAIN || errno == EINTR)
+			return -2;
+		if (errno == EBADMSG)
+			xp_seterr(XE_STREAM, "TLS from the peer: a record "
+			    "failed its check (altered on the wire)");
+		else
+			xp_seterr(XE_SYS, "TLS from the peer (kTLS)");
+		return -1;
+	}
+	*rec_type = 23;		/* application data, unless it says */
+	for (cm = CMSG_FIRSTHDR(&msg); cm; cm = CMSG_NXTHDR(&msg, cm))
+		if (cm->cmsg_level == SOL_TLS &&
+		    cm->cmsg_type == TLS_GET_RECORD_TYPE)
+			*rec_type = *CMSG_DATA(cm);
+	return n;
+}
+
+/*
+ * kTLS receiving: records until the buffer is full or none has come.
+ * 1 moved (data, or the peer's close_notify: *eof), 0 not, -1 failed.
+ */
+static int
+down_ktls(struct tls *t, size_t *down_len, int *eof)
+{
+	uint8_t rec_type, *rec;
+	ssize_t n;
+	int moved = 0;
+
+	while (!*eof && PUMP_BUF - *down_len >= TLS_RECORD_MAX) {
+		rec = t->down + *down_len;
+		if ((n = ktls_recv(t, rec, PUMP_BUF - *down_len,
+		    &rec_type)) == -2)
+			break;
+		if (n < 0)
+			return -1;
+		errno = 0;
+		if (n == 0) {
+			xp_seterr(XE_STREAM, "TLS: the connection ended without "
+			    "close_notify: cut, or an end forged on the wire");
+			return -1;
+		}
+		moved = 1;
+		if (rec_type == 23) {
+			*down_len += n;
+			continue;
+		}
+		/* an alert: close_notify ends the stream, any other fails it */
+		if (rec_type == 21 && n == 2 && rec[1] == 0) {
+			*eof = 1;
+			break;
+		}
+		if (rec_type == 21)
+			xp_seterr(XE_STREAM, "TLS from the peer: alert %u",
+			    n == 2 ? rec[1] : 0u);
+		else
+			xp_seterr(XE_STREAM, "TLS from the peer: a record of "
+			    "type %u after the handshake, which kTLS here does "
+			    "not take", rec_type);
+		return -1;
+	}
+	return moved;
+}
+
 /* Send what buffer_writes holds: 0 all out, 1 the socket is full, -1 failed. */
 static int
 flush_out(struct tls *t)
@@ -575,7 +859,21 @@ pump(void *arg)
 			} else if (n == 0 || (errno != EAGAIN && errno != EINTR))
 				local_eof = 1;	/* a reset end is an end too */
 		}
-		if (up_off < up_len) {
+		if (up_off < up_len && t->ktls_tx) {
+			n = send(t->sock, t->up + up_off, up_len - up_off,
+			    MSG_DONTWAIT | MSG_NOSIGNAL);
+			if (n > 0) {
+				up_off += n;
+				moved = 1;
+				if (up_off == up_len)
+					up_len = up_off = 0;
+			} else if (n < 0 && (errno == EAGAIN || errno == EINTR))
+				sock_ev |= POLLOUT;
+			else {
+				xp_seterr(XE_SYS, "TLS to the peer (kTLS)");
+				goto fail;
+			}
+		} else if (up_off < up_len) {
 			ERR_clear_error();
 			errno = 0;
 			r = SSL_write(t->ssl, t->up + up_off, up_len - up_off);
@@ -590,7 +888,19 @@ pump(void *arg)
 			else
 				sock_ev |= e;
 		}
-		if (local_eof && up_len == 0 && !shut_sent) {
+		if (local_eof && up_len == 0 && !shut_sent && t->ktls_tx) {
+			static const uint8_t close_notify[2] = { 1, 0 };
+
+			if ((n = ktls_send(t, 21, close_notify,
+			    sizeof(close_notify))) == -1)
+				goto fail;
+			if (n == -2)
+				sock_ev |= POLLOUT;
+			else {
+				shut_sent = 1;
+				moved = 1;
+			}
+		} else if (local_eof && up_len == 0 && !shut_sent) {
 			ERR_clear_error();
 			errno = 0;
 			r = SSL_shutdown(t->ssl);
@@ -604,7 +914,15 @@ pump(void *arg)
 				sock_ev |= e;
 		}
 		/* records (16 KiB at most each) until the buffer is full */
-		while (!tls_eof && PUMP_BUF - down_len >= TLS_RECORD_MAX) {
+		if (t->ktls_rx) {
+			if ((r = down_ktls(t, &down_len, &tls_eof)) < 0)
+				goto fail;
+			moved |= r;
+			if (!tls_eof && PUMP_BUF - down_len >= TLS_RECORD_MAX)
+				sock_ev |= POLLIN;
+		}
+		while (!t->ktls_rx && !tls_eof &&
+		    PUMP_BUF - down_len >= TLS_RECORD_MAX) {
 			ERR_clear_error();
 			errno = 0;
 			r = SSL_read(t->ssl, t->down + down_len,
@@ -729,9 +1047,10 @@ tls_start(struct tls *t, int sock, const char *host, int timeout_ms,
 	}
 	if (handshake(t, timeout_ms) < 0)
 		return -1;
+	ktls_start(t);
 	describe(t);
 	/* kTLS sends: splice, so the bytes skip user space; else copy */
-	if (BIO_get_ktls_send(SSL_get_wbio(t->ssl)) > 0) {
+	if (t->ktls_tx) {
 		if (pipe2(t->splice, O_CLOEXEC | O_NONBLOCK) == 0)
 			io_widen_pipe(t->splice[1]);
 	} else if (buffer_writes(t) < 0)
@@ -779,7 +1098,7 @@ tls_describe(const struct tls *t)
 int
 tls_ktls(const struct tls *t)
 {
-	return t->ktls;
+	return t->ktls_tx && t->ktls_rx;
 }
 
 int

@@ -234,6 +234,14 @@ refused() {
 	[[ "$output" == *"X.509 takes all three of --cert, --key and --ca"* ]]
 }
 
+@test "tls: the keys kTLS gets open the peer's records, each way (unit: a real handshake, no kernel TLS needed)" {
+	run test-ktls
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$(grep -c '^not ok' <<<"$output")" -eq 0 ]
+	[ "$(grep -c '^ok ' <<<"$output")" -eq 10 ]
+}
+
 @test "tls: a tap on the wire never holds a page of the guest in clear; without TLS it does (the check can fail)" {
 	make_stream 16M
 	# pages of the guest: 4 KiB pieces of its stream, past the headers

@@ -10,27 +10,32 @@ OUT=$LAB_WORK/tls.out
 
 setup() {
 	command -v stream-send >/dev/null || skip "xenpipe not built"
-	printf '#!/bin/sh\nexec sh -c "$2"\n' > $SSH
+	# an ssh that keeps what it carried on stdin: dom-migrate's key
+	printf '#!/bin/sh\ntee %s | exec sh -c "$2"\n' $LAB_WORK/sshin > $SSH
 	chmod +x $SSH
 	(umask 077 && od -An -tx1 -N32 /dev/urandom | tr -d ' \n' > $LAB_WORK/psk)
 }
 
 # xfer OPTIONS...: 64 MiB of half-compressible bytes through stream-send |
-# TCP | stream-recv on loopback with OPTIONS on both sides; prints the
-# receiver's -v lines, fails unless byte-exact
+# TCP | stream-recv on loopback with OPTIONS on both sides (and
+# $RECV_EXTRA, $SEND_EXTRA on one side); prints the receiver's and the sender's -v
+# lines, fails unless byte-exact
 xfer() {
 	local port=18200 t
 	[ -f $LAB_WORK/tls.in ] || { head -c 32M /dev/urandom; head -c 32M /dev/zero; } > $LAB_WORK/tls.in
-	stream-recv -v --listen 127.0.0.1:$port "$@" > $LAB_WORK/tls.got 2> $OUT &
+	# shellcheck disable=SC2086
+	stream-recv -v --listen 127.0.0.1:$port "$@" ${RECV_EXTRA:-} > $LAB_WORK/tls.got 2> $OUT &
 	for _ in $(seq 100); do grep -q listening $OUT && break; sleep 0.05; done
 	t=$(now)
-	stream-send "$@" 127.0.0.1:$port < $LAB_WORK/tls.in
+	# shellcheck disable=SC2086
+	stream-send -v "$@" ${SEND_EXTRA:-} 127.0.0.1:$port < $LAB_WORK/tls.in 2> $OUT.send
 	wait $!
-	fig "stream-send $*: $(since $t) s: $(grep -h -e TLS -e 'received as' $OUT | sed 's/^stream-recv: //' | tr '\n' ' ')"
+	fig "$* ${RECV_EXTRA:+(receiver $RECV_EXTRA) }${SEND_EXTRA:+(sender $SEND_EXTRA) }: $(since $t) s: $(grep -h -e TLS -e 'received as' $OUT | sed 's/^stream-recv: //' | tr '\n' ' ')"
+	fig "  sender: $(grep -h TLS $OUT.send | sed 's/^stream-send: //')"
 	cmp $LAB_WORK/tls.in $LAB_WORK/tls.got
 }
 
-@test "tls: a PSK stream through dom0's kTLS and through user space, byte-exact" {
+@test "tls: a PSK stream through dom0's kTLS and through user space, byte-exact, and one side of each" {
 	modprobe tls 2>/dev/null || true
 	fig "dom0: $(uname -r), tcp_available_ulp: $(cat /proc/sys/net/ipv4/tcp_available_ulp), tls module: $(grep -c '^tls ' /proc/modules), libssl: $(ls /usr/lib/x86_64-linux-gnu/libssl.so.* 2>/dev/null | tr '\n' ' ')"
 	xfer --insecure
@@ -40,12 +45,16 @@ xfer() {
 	if ! grep -qw tls /proc/sys/net/ipv4/tcp_available_ulp; then
 		skip "dom0's kernel offers no kTLS here (tcp_available_ulp: $(cat /proc/sys/net/ipv4/tcp_available_ulp))"
 	fi
-	# dom0's kernel offers it, Debian's OpenSSL 3.0 did not take it
-	# (2026-12-03): open, said here rather than passed
-	if grep -q "OpenSSL did not take it" $OUT; then
-		skip "kTLS: the kernel offers it (tcp_available_ulp: $(cat /proc/sys/net/ipv4/tcp_available_ulp)) but OpenSSL (libssl3) did not take it"
-	fi
+	# the kernel does the records both ways, on both sides
 	grep -q "PSK, kTLS$" $OUT
+	grep -q "PSK, kTLS$" $OUT.send
+	# kTLS to user space and back: the records are TLS's, not the kernel's
+	SEND_EXTRA=--no-ktls xfer --psk $LAB_WORK/psk
+	grep -q "PSK, kTLS$" $OUT
+	grep -q "PSK, user-space TLS (--no-ktls)" $OUT.send
+	RECV_EXTRA=--no-ktls xfer --psk $LAB_WORK/psk
+	grep -q "PSK, user-space TLS (--no-ktls)" $OUT
+	grep -q "PSK, kTLS$" $OUT.send
 }
 
 @test "tls: dom-migrate --tcp $G localhost with its one-time key, live: one $G, the same guest; no key on a command line" {
@@ -60,5 +69,8 @@ xfer() {
 	fig "$(grep -h TLSv1.3 $OUT | head -1)"
 	[ "$(xl list | awk 'NR > 1 && $1 != "Domain-0" { print $1 }')" = "$G" ]
 	grep -q -- "--psk - " $LAB_WORK/tls.ps
-	[ "$(grep -E -c '[0-9a-f]{32}' $LAB_WORK/tls.ps)" = 0 ]
+	# the key went on ssh's stdin, and is on no command line
+	key=$(cat $LAB_WORK/sshin)
+	[[ "$key" =~ ^[0-9a-f]{64}$ ]]
+	[ "$(grep -c -F -e "$key" -e "${key:0:32}" $LAB_WORK/tls.ps)" = 0 ]
 }
