@@ -358,52 +358,46 @@ ktls_info(const struct tls *t, int tx, union ktls_info *ki)
 	const SSL_CIPHER *c = SSL_get_current_cipher(t->ssl);
 	const EVP_MD *md = c ? SSL_CIPHER_get_handshake_digest(c) : NULL;
 	int who = tx ? t->server : !t->server;	/* 0 client's, 1 server's */
-	uint8_t key[32], iv[12];
-	size_t key_len;
-	socklen_t len = 0;
+	uint8_t key[32], iv[12], *key_at, *salt_at, *iv_at;
+	size_t key_len, salt_len;	/* GCM: the IV's first 4 bytes */
+	socklen_t len;
 
 	memset(ki, 0, sizeof(*ki));
 	if (md == NULL || t->secret_len[who] != (size_t)EVP_MD_get_size(md))
 		return 0;
 	switch (SSL_CIPHER_get_protocol_id(c)) {
 	case 0x1301:		/* TLS_AES_128_GCM_SHA256 */
-		key_len = 16;
+		ki->base.cipher_type = TLS_CIPHER_AES_GCM_128;
+		key_at = ki->aes128.key, key_len = 16;
+		salt_at = ki->aes128.salt, salt_len = 4, iv_at = ki->aes128.iv;
+		len = sizeof(ki->aes128);
 		break;
 	case 0x1302:		/* TLS_AES_256_GCM_SHA384 */
+		ki->base.cipher_type = TLS_CIPHER_AES_GCM_256;
+		key_at = ki->aes256.key, key_len = 32;
+		salt_at = ki->aes256.salt, salt_len = 4, iv_at = ki->aes256.iv;
+		len = sizeof(ki->aes256);
+		break;
 	case 0x1303:		/* TLS_CHACHA20_POLY1305_SHA256 */
-		key_len = 32;
+		ki->base.cipher_type = TLS_CIPHER_CHACHA20_POLY1305;
+		key_at = ki->chacha.key, key_len = 32;
+		salt_at = NULL, salt_len = 0, iv_at = ki->chacha.iv;
+		len = sizeof(ki->chacha);
 		break;
 	default:
 		return 0;
 	}
+	ki->base.version = TLS_1_3_VERSION;
 	if (expand_label(md, t->secret[who], t->secret_len[who], "key", key,
 	    key_len) < 0 || expand_label(md, t->secret[who],
 	    t->secret_len[who], "iv", iv, sizeof(iv)) < 0)
-		goto out;
-	ki->base.version = TLS_1_3_VERSION;
-	switch (SSL_CIPHER_get_protocol_id(c)) {
-	case 0x1301:
-		ki->base.cipher_type = TLS_CIPHER_AES_GCM_128;
-		memcpy(ki->aes128.key, key, 16);
-		memcpy(ki->aes128.salt, iv, 4);
-		memcpy(ki->aes128.iv, iv + 4, 8);
-		len = sizeof(ki->aes128);
-		break;
-	case 0x1302:
-		ki->base.cipher_type = TLS_CIPHER_AES_GCM_256;
-		memcpy(ki->aes256.key, key, 32);
-		memcpy(ki->aes256.salt, iv, 4);
-		memcpy(ki->aes256.iv, iv + 4, 8);
-		len = sizeof(ki->aes256);
-		break;
-	default:
-		ki->base.cipher_type = TLS_CIPHER_CHACHA20_POLY1305;
-		memcpy(ki->chacha.key, key, 32);
-		memcpy(ki->chacha.iv, iv, 12);
-		len = sizeof(ki->chacha);
-		break;
+		len = 0;
+	else {
+		memcpy(key_at, key, key_len);
+		if (salt_len)
+			memcpy(salt_at, iv, salt_len);
+		memcpy(iv_at, iv + salt_len, sizeof(iv) - salt_len);
 	}
-out:
 	OPENSSL_cleanse(key, sizeof(key));
 	OPENSSL_cleanse(iv, sizeof(iv));
 	return len;

@@ -3,10 +3,8 @@
 # on is undone on every way out.  The stages' own fault tests (live.bats,
 # pipelines.bats, handover.bats) prove it through the programs.
 
+load lib/common
+
 @test "srcguard: undo in order, failures reported and held, what is handed on kept (unit, fake backend)" {
-	run test-srcguard
-	echo "$output"
-	[ "$status" -eq 0 ]
-	[ "$(grep -c '^not ok' <<<"$output")" -eq 0 ]
-	[ "$(grep -c '^ok ' <<<"$output")" -ge 17 ]
+	run_unit test-srcguard 17
 }

@@ -1,6 +1,7 @@
 #!/bin/sh
 # /init of the lab guest (busybox initramfs): memguard, the integrity oracle,
-# and a counter published every second as data/counter and data/boot_id.
+# and a counter published every second as data/counter and data/boot_id
+# (with data/mem_total and data/mem_avail, kB, from /proc/meminfo).
 # Kernel command line: mg_mib=N (region, MiB), mg_rate=N (page writes per s),
 # mg_pause=MS (the shortest gap between ticks memguard counts as a pause),
 # lab_ip=A.B.C.D/N (eth0, default 10.99.0.2/24), lab_disk_period=S (default 3).
@@ -87,6 +88,9 @@ i=0
 while :; do
 	i=$((i + 1))
 	echo "DOMU-COUNTER $i uptime=$(cut -d' ' -f1 /proc/uptime)"
-	/bin/memguard -w data/boot_id $B data/counter $i 2>&1 || echo "DOMU: xenstore write failed"
+	# the guest's memory as it sees it (kB), to follow it across moves
+	m=$(awk '/^MemTotal:/ { t = $2 } /^MemAvailable:/ { a = $2 } END { print t, a }' /proc/meminfo)
+	/bin/memguard -w data/boot_id $B data/counter $i data/mem_total ${m% *} \
+	    data/mem_avail ${m#* } 2>&1 || echo "DOMU: xenstore write failed"
 	sleep 1
 done

@@ -134,3 +134,13 @@ setup_netns() {
 	ip -n "$NSA" link set vA up
 	ip -n "$NSB" link set vB up
 }
+
+# run_unit NAME MIN: run the unit test NAME (TAP), which must exit 0 with
+# no "not ok" and at least MIN cases passed; its output stays in $output
+run_unit() {
+	run "$1"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$(grep -c '^not ok' <<<"$output")" -eq 0 ]
+	[ "$(grep -c '^ok ' <<<"$output")" -ge "$2" ]
+}

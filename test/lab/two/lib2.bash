@@ -102,6 +102,11 @@ moved() {
 				m = $i
 		print (m > 0 ? m : "<" min) }') ms" \
 	    "(pauses $p0 -> $p1, the last: $rp; max since boot $(mg max_pause_ms) ms)"
+	# memory, to follow across moves (a guest OOM-killed memguard after
+	# its 11th move at 160 MiB): the guest's, and the target dom0 set
+	fig "on $to: guest MemTotal $(xsr mem_total) kB, MemAvailable" \
+	    "$(xsr mem_avail) kB; memory/target $(xenstore-read \
+	    "/local/domain/$(domid)/memory/target" 2>/dev/null) kB"
 	guest_intact
 	disk_ok 90
 	net_ok 60	# from A, wherever the guest is
