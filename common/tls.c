@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -352,51 +353,50 @@ expand_label(const EVP_MD *md, const uint8_t *secret, size_t secret_len,
  * record sequence at 0: no application record has gone either way yet.
  * Its size, or 0 for a suite or secret it cannot take.
  */
+#define KTLS_SUITE(id, type, st, key_len, salt_len) { id, type, key_len, \
+	salt_len, offsetof(struct st, key), offsetof(struct st, salt), \
+	offsetof(struct st, iv), sizeof(struct st) }
+
+/* The suites the kernel takes: where each puts the key, salt and IV. */
+static const struct ktls_suite {
+	uint16_t id, cipher_type;
+	size_t key_len, salt_len;	/* GCM's salt: the IV's first 4 bytes */
+	size_t key_at, salt_at, iv_at, size;
+} ktls_suites[] = {
+	KTLS_SUITE(0x1301, TLS_CIPHER_AES_GCM_128,
+	    tls12_crypto_info_aes_gcm_128, 16, 4),
+	KTLS_SUITE(0x1302, TLS_CIPHER_AES_GCM_256,
+	    tls12_crypto_info_aes_gcm_256, 32, 4),
+	KTLS_SUITE(0x1303, TLS_CIPHER_CHACHA20_POLY1305,
+	    tls12_crypto_info_chacha20_poly1305, 32, 0),
+};
+
 static socklen_t
 ktls_info(const struct tls *t, int tx, union ktls_info *ki)
 {
 	const SSL_CIPHER *c = SSL_get_current_cipher(t->ssl);
 	const EVP_MD *md = c ? SSL_CIPHER_get_handshake_digest(c) : NULL;
+	const struct ktls_suite *s = NULL;
 	int who = tx ? t->server : !t->server;	/* 0 client's, 1 server's */
-	uint8_t key[32], iv[12], *key_at, *salt_at, *iv_at;
-	size_t key_len, salt_len;	/* GCM: the IV's first 4 bytes */
-	socklen_t len;
+	uint8_t key[32], iv[12], *at = (uint8_t *)ki;
+	socklen_t len = 0;
 
 	memset(ki, 0, sizeof(*ki));
-	if (md == NULL || t->secret_len[who] != (size_t)EVP_MD_get_size(md))
+	for (size_t i = 0; c && i < sizeof(ktls_suites) / sizeof(*s); i++)
+		if (ktls_suites[i].id == SSL_CIPHER_get_protocol_id(c))
+			s = &ktls_suites[i];
+	if (s == NULL || md == NULL ||
+	    t->secret_len[who] != (size_t)EVP_MD_get_size(md))
 		return 0;
-	switch (SSL_CIPHER_get_protocol_id(c)) {
-	case 0x1301:		/* TLS_AES_128_GCM_SHA256 */
-		ki->base.cipher_type = TLS_CIPHER_AES_GCM_128;
-		key_at = ki->aes128.key, key_len = 16;
-		salt_at = ki->aes128.salt, salt_len = 4, iv_at = ki->aes128.iv;
-		len = sizeof(ki->aes128);
-		break;
-	case 0x1302:		/* TLS_AES_256_GCM_SHA384 */
-		ki->base.cipher_type = TLS_CIPHER_AES_GCM_256;
-		key_at = ki->aes256.key, key_len = 32;
-		salt_at = ki->aes256.salt, salt_len = 4, iv_at = ki->aes256.iv;
-		len = sizeof(ki->aes256);
-		break;
-	case 0x1303:		/* TLS_CHACHA20_POLY1305_SHA256 */
-		ki->base.cipher_type = TLS_CIPHER_CHACHA20_POLY1305;
-		key_at = ki->chacha.key, key_len = 32;
-		salt_at = NULL, salt_len = 0, iv_at = ki->chacha.iv;
-		len = sizeof(ki->chacha);
-		break;
-	default:
-		return 0;
-	}
-	ki->base.version = TLS_1_3_VERSION;
 	if (expand_label(md, t->secret[who], t->secret_len[who], "key", key,
-	    key_len) < 0 || expand_label(md, t->secret[who],
-	    t->secret_len[who], "iv", iv, sizeof(iv)) < 0)
-		len = 0;
-	else {
-		memcpy(key_at, key, key_len);
-		if (salt_len)
-			memcpy(salt_at, iv, salt_len);
-		memcpy(iv_at, iv + salt_len, sizeof(iv) - salt_len);
+	    s->key_len) == 0 && expand_label(md, t->secret[who],
+	    t->secret_len[who], "iv", iv, sizeof(iv)) == 0) {
+		ki->base.version = TLS_1_3_VERSION;
+		ki->base.cipher_type = s->cipher_type;
+		memcpy(at + s->key_at, key, s->key_len);
+		memcpy(at + s->salt_at, iv, s->salt_len);
+		memcpy(at + s->iv_at, iv + s->salt_len, sizeof(iv) - s->salt_len);
+		len = s->size;
 	}
 	OPENSSL_cleanse(key, sizeof(key));
 	OPENSSL_cleanse(iv, sizeof(iv));
