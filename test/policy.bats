@@ -39,7 +39,7 @@ disk() {	# disk PATH [SCRIPT]: python that gives c one disk
 }
 
 @test "policy: the table of hostile configs, each refused with one line, and benign ones accepted (unit, no Xen)" {
-	run_unit test-policy 34
+	run_unit 34 test-policy
 	refused=$(grep -c '^ok .* - refused ' <<<"$output")
 	accepted=$(grep -c '^ok .* - accepted ' <<<"$output")
 	[ "$refused" -ge 30 ]

@@ -6,5 +6,5 @@
 load lib/common
 
 @test "srcguard: undo in order, failures reported and held, what is handed on kept (unit, fake backend)" {
-	run_unit test-srcguard 17
+	run_unit 17 test-srcguard
 }

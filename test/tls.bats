@@ -235,7 +235,10 @@ refused() {
 }
 
 @test "tls: the keys kTLS gets open the peer's records, each way (unit: a real handshake, no kernel TLS needed)" {
-	run_unit test-ktls 10
+	make_ca "$T/ca"
+	make_cert "$T/ca" server
+	make_cert "$T/ca" client
+	run_unit 15 test-ktls "$T/ca"
 }
 
 @test "tls: a tap on the wire never holds a page of the guest in clear; without TLS it does (the check can fail)" {

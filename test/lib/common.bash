@@ -135,12 +135,14 @@ setup_netns() {
 	ip -n "$NSB" link set vB up
 }
 
-# run_unit NAME MIN: run the unit test NAME (TAP), which must exit 0 with
-# no "not ok" and at least MIN cases passed; its output stays in $output
+# run_unit MIN UNIT [ARG...]: run a unit test (TAP), which must exit 0
+# with no "not ok" and at least MIN cases passed; its output stays in $output
 run_unit() {
-	run "$1"
+	local min=$1
+	shift
+	run "$@"
 	echo "$output"
 	[ "$status" -eq 0 ]
 	[ "$(grep -c '^not ok' <<<"$output")" -eq 0 ]
-	[ "$(grep -c '^ok ' <<<"$output")" -ge "$2" ]
+	[ "$(grep -c '^ok ' <<<"$output")" -ge "$min" ]
 }

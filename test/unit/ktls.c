@@ -5,8 +5,10 @@
  * and IV that ktls_info made for the client's sending side, and the two
  * sides' infos must match (one's sending is the other's receiving).  A
  * flipped key bit and a wrong record number must fail to open it, so the
- * check can fail.  Includes tls.c for its static functions.  Prints TAP;
- * exits 1 if any case goes the wrong way.  Run by test/tls.bats.
+ * check can fail.  With a PSK: AES-128-GCM and ChaCha20-Poly1305; with
+ * X.509 (test-ktls CADIR: ca.crt, server.crt/key, client.crt/key there):
+ * AES-256-GCM, SHA-384.  Includes tls.c for its static functions.  Prints
+ * TAP; exits 1 if any case goes the wrong way.  Run by test/tls.bats.
  */
 #include "../../common/tls.c"
 
@@ -37,6 +39,12 @@ open_record(const union ktls_info *ki, uint64_t seq, const uint8_t *rec,
 		memcpy(nonce, ki->aes128.salt, 4);
 		memcpy(nonce + 4, ki->aes128.iv, 8);
 		break;
+	case TLS_CIPHER_AES_GCM_256:
+		c = EVP_aes_256_gcm();
+		key = ki->aes256.key;
+		memcpy(nonce, ki->aes256.salt, 4);
+		memcpy(nonce + 4, ki->aes256.iv, 8);
+		break;
 	case TLS_CIPHER_CHACHA20_POLY1305:
 		c = EVP_chacha20_poly1305();
 		key = ki->chacha.key;
@@ -64,10 +72,10 @@ out:
 }
 
 static void
-one_suite(const char *keyfile, const char *suite, int cipher_type)
+one_suite(const struct tls_opts *co, const struct tls_opts *so,
+    const char *suite, int cipher_type)
 {
-	struct tls_opts o = { .psk_path = keyfile };
-	struct tls *c = tls_new(&o, 0), *s = tls_new(&o, 1);
+	struct tls *c = tls_new(co, 0), *s = tls_new(so, 1);
 	union ktls_info ctx_, crx, stx, srx, bad;
 	static const char msg[] = "a page of the guest, in clear";
 	uint8_t rec[512], out[512];
@@ -116,6 +124,8 @@ one_suite(const char *keyfile, const char *suite, int cipher_type)
 	bad = ctx_;
 	if (cipher_type == TLS_CIPHER_CHACHA20_POLY1305)
 		bad.chacha.key[0] ^= 1;
+	else if (cipher_type == TLS_CIPHER_AES_GCM_256)
+		bad.aes256.key[0] ^= 1;
 	else
 		bad.aes128.key[0] ^= 1;
 	ok(open_record(&bad, 0, rec, len, out) == 0 &&
@@ -126,20 +136,34 @@ one_suite(const char *keyfile, const char *suite, int cipher_type)
 }
 
 int
-main(void)
+main(int argc, char **argv)
 {
-	char keyfile[] = "/tmp/test-ktls.XXXXXX";
+	char keyfile[] = "/tmp/test-ktls.XXXXXX", p[5][4096];
 	int fd = mkstemp(keyfile);
+	struct tls_opts psk = { .psk_path = keyfile }, xc, xs;
 	static const char key[] =
 	    "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff\n";
 
 	if (fd < 0 || write(fd, key, sizeof(key) - 1) != sizeof(key) - 1)
 		return 2;
 	close(fd);
-	one_suite(keyfile, "TLS_AES_128_GCM_SHA256", TLS_CIPHER_AES_GCM_128);
-	one_suite(keyfile, "TLS_CHACHA20_POLY1305_SHA256",
+	one_suite(&psk, &psk, "TLS_AES_128_GCM_SHA256", TLS_CIPHER_AES_GCM_128);
+	one_suite(&psk, &psk, "TLS_CHACHA20_POLY1305_SHA256",
 	    TLS_CIPHER_CHACHA20_POLY1305);
 	unlink(keyfile);
+	if (argc > 1) {
+		static const char *const f[5] = { "client.crt", "client.key",
+		    "server.crt", "server.key", "ca.crt" };
+
+		for (int i = 0; i < 5; i++)
+			snprintf(p[i], sizeof(p[i]), "%s/%s", argv[1], f[i]);
+		xc = (struct tls_opts){ .cert_path = p[0], .key_path = p[1],
+		    .ca_path = p[4] };
+		xs = (struct tls_opts){ .cert_path = p[2], .key_path = p[3],
+		    .ca_path = p[4] };
+		one_suite(&xc, &xs, "TLS_AES_256_GCM_SHA384",
+		    TLS_CIPHER_AES_GCM_256);
+	}
 	printf("1..%d\n", nr_test);
 	return nr_failed ? 1 : 0;
 }
