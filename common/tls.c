@@ -268,27 +268,6 @@ x509_load(struct tls *t, const struct tls_opts *o)
 	return 0;
 }
 
-/* 1 when the kernel has its TLS (the tls ULP loaded). */
-static int
-kernel_tls(void)
-{
-	char buf[256];
-	ssize_t len;
-	int fd = open("/proc/sys/net/ipv4/tcp_available_ulp", O_RDONLY |
-	    O_CLOEXEC);
-
-	if (fd < 0)
-		return 0;
-	if ((len = io_read_full(fd, buf, sizeof(buf) - 1)) < 0)
-		len = 0;
-	close(fd);
-	buf[len] = '\0';
-	for (char *w = strtok(buf, " \n"); w != NULL; w = strtok(NULL, " \n"))
-		if (strcmp(w, "tls") == 0)
-			return 1;
-	return 0;
-}
-
 /*
  * kTLS.  The key log gives the two application traffic secrets as the
  * handshake makes them; from them come each direction's key and IV
@@ -420,10 +399,6 @@ ktls_start(struct tls *t)
 		t->no_ktls = "OpenSSL read past the handshake";
 		goto out;
 	}
-	if (setsockopt(t->sock, IPPROTO_TCP, TCP_ULP, "tls", sizeof("tls"))) {
-		t->no_ktls = "the kernel refused its tls ULP";
-		goto out;
-	}
 	for (int tx = 0; tx < 2; tx++) {
 		if ((len = ktls_info(t, tx, &ki)) == 0) {
 			t->no_ktls = "a suite the kernel does not take";
@@ -482,21 +457,11 @@ tls_new(const struct tls_opts *o, int server)
 	/* whole writes: a partial one returns after each 16 KiB record,
 	   and the pump went round (and polled the socket) once a record */
 	SSL_CTX_set_mode(t->ctx, SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
-	/*
-	 * kTLS is ours to set up, both ways (OpenSSL 3.0 does at most the
-	 * sending side, and in Debian's build not even that): the key log
-	 * hands us the traffic secrets.  In user space, read what has come
-	 * (records by the dozen) rather than a header and a record at a
-	 * time; for kTLS, OpenSSL must not read past the handshake.
-	 */
+	/* kTLS is ours to set up, both ways (OpenSSL 3.0 does at most the
+	   sending side): the key log hands us the traffic secrets */
 	if (o->no_ktls)
 		t->no_ktls = "--no-ktls";
-	else if (!kernel_tls())
-		t->no_ktls = "the kernel offers no kTLS";
-	if (t->no_ktls) {
-		SSL_CTX_set_read_ahead(t->ctx, 1);
-		SSL_CTX_set_default_read_buffer_len(t->ctx, PUMP_BUF);
-	} else
+	else
 		SSL_CTX_set_keylog_callback(t->ctx, keylog);
 	if (o->psk_path != NULL) {
 		if (psk_load(t, o->psk_path) < 0)
@@ -1027,6 +992,19 @@ tls_start(struct tls *t, int sock, const char *host, int timeout_ms,
 		return -1;
 	}
 	SSL_set_app_data(t->ssl, t);
+	/*
+	 * The tls ULP now, while the socket is plain TCP (it loads the
+	 * module if need be).  Without it, user space: read what has come
+	 * (records by the dozen) rather than a header and a record at a
+	 * time.  With it, OpenSSL must not read past the handshake.
+	 */
+	if (t->no_ktls == NULL &&
+	    setsockopt(sock, IPPROTO_TCP, TCP_ULP, "tls", sizeof("tls")) < 0)
+		t->no_ktls = "the kernel offers no kTLS";
+	if (t->no_ktls) {
+		SSL_set_read_ahead(t->ssl, 1);
+		SSL_set_default_read_buffer_len(t->ssl, PUMP_BUF);
+	}
 	if (!t->server && !t->psk_len && name != NULL) {
 		X509_VERIFY_PARAM *vp = SSL_get0_param(t->ssl);
 		int ip = inet_pton(AF_INET, name, addr) == 1 ||
