@@ -2,8 +2,9 @@
 # qemu.sh - sourced by run.sh and run2.sh, with GUEST, PROG (for messages)
 # and WHAT (what a SKIP line names): the cache variant of the guest type
 # (V, C), skip, and how QEMU runs Xen on this machine (ACCEL, A) with
-# which Xen command line (XEN_CMDLINE).  TB_SIZE: TCG's translation cache
-# in MiB (empty: QEMU's default).
+# which Xen command line (XEN_CMDLINE), and emulator_faults and
+# retry_allowed for a second boot.  TB_SIZE: TCG's translation cache in
+# MiB (empty: QEMU's default).
 CACHE=${XENPIPE_LAB_CACHE:-/var/cache/xenpipe-lab}
 case $GUEST in
 pvh) V=4177;;
@@ -42,3 +43,32 @@ esac
 # dom0 on one vCPU: with two, processes in dom0 and the guest died of random
 # segfaults, a PVH guest triple-faulted and runs stalled (TCG, 2 host cores)
 XEN_CMDLINE="console=com1 com1=115200,8n1 dom0_mem=1024M,max:1024M dom0_max_vcpus=${LAB_DOM0_VCPUS:-1} ${LAB_XEN_ARGS-spec-ctrl=eager-fpu} loglvl=all guest_loglvl=all"
+
+# emulator_faults OUTDIR...: the emulator's own faults in a boot, from the
+# share/out of each host (README, pitfalls): dom0's processes killed, a
+# guest's triple fault or dead processes, or Xen's clock jumped (the
+# host's TSC jumped under TCG: Xen took it for missed wraps of its
+# platform timer, and time in dom0 and the guests leapt hours ahead, so
+# every timeout fired at once).
+emulator_faults() {
+	for o in "$@"; do
+		# each grep may find nothing: set -e must not end the loop there
+		grep -a -h -E 'segfault at|general protection fault|invalid opcode' \
+		    $o/dom0-dmesg.txt || :
+		grep -a -h -e 'Triple fault' \
+		    -e 'Platform timer appears to have unexpectedly wrapped' \
+		    $o/xl-dmesg.txt || :
+		grep -a -h -E '^Segmentation fault|^malloc\(\)|stack guard page' \
+		    $o/guest-*.log || :
+	done 2>/dev/null | head -n 6
+}
+
+# retry_allowed SECONDS: another boot of about SECONDS may start: not
+# LAB_RETRY=0, and it ends before LAB_DEADLINE (epoch s; CI's budget)
+retry_allowed() {
+	[ "${LAB_RETRY:-1}" = 1 ] || return 1
+	[ -z "${LAB_DEADLINE:-}" ] || [ $(( $(date +%s) + $1 )) -lt "$LAB_DEADLINE" ] || {
+		echo "# $PROG: no second boot: ${1}s more would end after LAB_DEADLINE"
+		return 1
+	}
+}

@@ -61,27 +61,16 @@ boot() {
 	echo "# lab $GUEST: qemu exit $rc, suite status $status, $(( $(date +%s) - T0 ))s"
 }
 
-# The emulator's own faults in this boot (README, pitfalls): dom0's
-# processes killed, a guest's triple fault or dead processes.
-emulator_faults() {
-	# each grep may find nothing: set -e must not end the group there
-	{
-		grep -a -h -E 'segfault at|general protection fault|invalid opcode' \
-		    $S/out/dom0-dmesg.txt || :
-		grep -a -h 'Triple fault' $S/out/xl-dmesg.txt || :
-		grep -a -h -E '^Segmentation fault|^malloc\(\)|stack guard page' \
-		    $S/out/guest-*.log || :
-	} 2>/dev/null | head -n 6
-}
-
 boot
 # One boot more when the failed one had the emulator's faults in it: under
 # TCG they come now and then whatever runs (README); a test that fails on
-# its own fails again.  LAB_RETRY=0: never.
-if [ "$status" != 0 ] && [ "${LAB_RETRY:-1}" = 1 ] && [ -n "$(emulator_faults)" ]; then
+# its own fails again.  LAB_RETRY=0: never; nor when it would end after
+# LAB_DEADLINE.
+if [ "$status" != 0 ] && [ -n "$(emulator_faults $S/out)" ] &&
+    retry_allowed $(( $(date +%s) - T0 )); then
 	echo "# lab $GUEST: this boot failed with the emulator's faults in it," \
 	    "not a test's own (kept $RUN):"
-	emulator_faults | cut -c1-160 | sed 's/^/#   /'
+	emulator_faults $S/out | cut -c1-160 | sed 's/^/#   /'
 	echo "# lab $GUEST: booting once more; its result stands"
 	boot
 fi
