@@ -57,6 +57,7 @@ struct tls {
 	char desc[TLS_DESC_MAX];
 	int ktls_tx, ktls_rx;	/* the kernel does the records that way */
 	const char *no_ktls;	/* why not, for describe */
+	char why_buf[64];	/* no_ktls, when it names an errno */
 	/* the application traffic secrets (client's, server's), from the
 	   key log, for the kernel; wiped once it has them */
 	uint8_t secret[2][SECRET_MAX];
@@ -407,9 +408,12 @@ ktls_start(struct tls *t)
 		if (setsockopt(t->sock, SOL_TLS, tx ? TLS_TX : TLS_RX, &ki,
 		    len) == 0)
 			*(tx ? &t->ktls_tx : &t->ktls_rx) = 1;
-		else
-			t->no_ktls = tx ? "the kernel refused the sending key" :
-			    "the kernel refused the receiving key";
+		else {
+			snprintf(t->why_buf, sizeof(t->why_buf), "the kernel "
+			    "refused the %s key: %s", tx ? "sending" :
+			    "receiving", strerror(errno));
+			t->no_ktls = t->why_buf;
+		}
 	}
 	OPENSSL_cleanse(&ki, sizeof(ki));
 out:

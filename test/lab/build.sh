@@ -26,8 +26,10 @@ DOM0PKGS="xen-utils-4.17 xenstore-utils bats python3 liblz4-1 libyajl2 iputils-p
 # dom0's modules (dom0-init.sh modprobes them): bridge (+ stp, llc) and loop
 # for the guest's vif and disk (LAB_DEVICES); none is built into Debian's 6.1;
 # virtio_net (the two-host lab's link between the QEMUs) and aoe (its
-# shared disk) too; tls: kernel TLS, for the transport pair (58-tls)
-MODS="xen-evtchn xen-gntdev xen-gntalloc xen-privcmd xenfs xen-blkback xen-netback 9p 9pnet_virtio virtio_pci bridge loop virtio_net aoe tls"
+# shared disk) too; tls: kernel TLS, for the transport pair (58-tls), with
+# the AEADs it asks the crypto API for (loaded on demand, so no dependency
+# of tls.ko's: without them each key was refused)
+MODS="xen-evtchn xen-gntdev xen-gntalloc xen-privcmd xenfs xen-blkback xen-netback 9p 9pnet_virtio virtio_pci bridge loop virtio_net aoe tls gcm ghash-generic ctr aesni-intel chacha20poly1305"
 # the guest's (guest-init.sh insmods them in the order of guest-modules/order)
 GUESTMODS="xen-blkfront xen-netfront"
 

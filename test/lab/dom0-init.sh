@@ -20,8 +20,10 @@ for a in $(cat /proc/cmdline); do
 done
 
 # bridge and loop: the guest's vif and disk (lib.bash, LAB_DEVICES=1);
-# virtio_net and aoe: the two-host lab's link and shared disk (two/)
-for m in xen-evtchn xen-gntdev xen-gntalloc xen-privcmd xenfs xen-blkback xen-netback 9p 9pnet_virtio virtio_pci bridge loop virtio_net aoe; do
+# virtio_net and aoe: the two-host lab's link and shared disk (two/); tls
+# and aesni-intel: kernel TLS (the rest of its crypto loads on demand; AES-NI
+# only a udev would load, by the CPU's features)
+for m in xen-evtchn xen-gntdev xen-gntalloc xen-privcmd xenfs xen-blkback xen-netback 9p 9pnet_virtio virtio_pci bridge loop virtio_net aoe tls aesni-intel; do
 	modprobe $m || echo "DOM0-INIT: modprobe $m FAILED"
 done
 mount -t xenfs xenfs /proc/xen || echo "DOM0-INIT: xenfs mount FAILED"
