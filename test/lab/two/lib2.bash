@@ -20,7 +20,7 @@ SHARED=/dev/xenpipe-shared
 LAB_MG_RATE=${LAB_MG_RATE:-200}
 # the guest's memory: at lib.bash's 160 MiB (memguard's 64 of it) the
 # guest's kernel OOM-killed memguard after about ten moves, on pv as on
-# pvh (README: two hosts, open questions); 256 MiB, until that is found
+# pvh: it keeps about 1 MB a resume, xl's too (README, two hosts); 256 MiB
 # shellcheck disable=SC2034 # lib.bash's create_guest reads it
 GUEST_MEM=${LAB_GUEST_MEM:-256}
 SSHM=(-o ControlMaster=auto -o "ControlPath=$LAB_WORK/ssh-%h" -o ControlPersist=900)
