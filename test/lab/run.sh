@@ -62,16 +62,8 @@ boot() {
 }
 
 boot
-# One boot more when the failed one had the emulator's faults in it: under
-# TCG they come now and then whatever runs (README); a test that fails on
-# its own fails again.  LAB_RETRY=0: never; nor when it would end after
-# LAB_DEADLINE.
-if [ "$status" != 0 ] && [ -n "$(emulator_faults $S/out)" ] &&
-    retry_allowed $(( $(date +%s) - T0 )); then
-	echo "# lab $GUEST: this boot failed with the emulator's faults in it," \
-	    "not a test's own (kept $RUN):"
-	emulator_faults $S/out | cut -c1-160 | sed 's/^/#   /'
-	echo "# lab $GUEST: booting once more; its result stands"
+# one boot more after the emulator's faults (qemu.sh)
+if second_boot "lab $GUEST" $S/out; then
 	boot
 fi
 cat $S/out/tap

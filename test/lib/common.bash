@@ -137,6 +137,7 @@ setup_netns() {
 
 # run_unit MIN UNIT [ARG...]: run a unit test (TAP), which must exit 0
 # with no "not ok" and at least MIN cases passed; its output stays in $output
+# shellcheck disable=SC2154 # bats' run sets output and status
 run_unit() {
 	local min=$1
 	shift

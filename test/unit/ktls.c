@@ -21,6 +21,16 @@ ok(int cond, const char *what)
 	nr_failed += !cond;
 }
 
+/* The 12-byte nonce before the record number: salt, then IV. */
+static void
+nonce_of(uint8_t *nonce, const uint8_t *salt, size_t salt_len,
+    const uint8_t *iv)
+{
+	if (salt_len)
+		memcpy(nonce, salt, salt_len);
+	memcpy(nonce + salt_len, iv, 12 - salt_len);
+}
+
 /* Open a TLS 1.3 record (header, then sealed bytes) with ki at number seq. */
 static int
 open_record(const union ktls_info *ki, uint64_t seq, const uint8_t *rec,
@@ -32,23 +42,20 @@ open_record(const union ktls_info *ki, uint64_t seq, const uint8_t *rec,
 	EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
 	int n = 0, m = 0, ok_ = 0;
 
+	/* the kernel's layouts, read here on their own, not through tls.c's
+	   table: a salt and IV swapped there must fail here */
 	switch (ki->base.cipher_type) {
 	case TLS_CIPHER_AES_GCM_128:
-		c = EVP_aes_128_gcm();
-		key = ki->aes128.key;
-		memcpy(nonce, ki->aes128.salt, 4);
-		memcpy(nonce + 4, ki->aes128.iv, 8);
+		c = EVP_aes_128_gcm(), key = ki->aes128.key;
+		nonce_of(nonce, ki->aes128.salt, 4, ki->aes128.iv);
 		break;
 	case TLS_CIPHER_AES_GCM_256:
-		c = EVP_aes_256_gcm();
-		key = ki->aes256.key;
-		memcpy(nonce, ki->aes256.salt, 4);
-		memcpy(nonce + 4, ki->aes256.iv, 8);
+		c = EVP_aes_256_gcm(), key = ki->aes256.key;
+		nonce_of(nonce, ki->aes256.salt, 4, ki->aes256.iv);
 		break;
 	case TLS_CIPHER_CHACHA20_POLY1305:
-		c = EVP_chacha20_poly1305();
-		key = ki->chacha.key;
-		memcpy(nonce, ki->chacha.iv, 12);
+		c = EVP_chacha20_poly1305(), key = ki->chacha.key;
+		nonce_of(nonce, NULL, 0, ki->chacha.iv);
 		break;
 	default:
 		goto out;
