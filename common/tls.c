@@ -62,7 +62,6 @@ struct tls {
 	   key log, for the kernel; wiped once it has them */
 	uint8_t secret[2][SECRET_MAX];
 	size_t secret_len[2];
-	int splice[2];		/* kTLS send: local -> pipe -> socket, or -1 */
 	int sock;		/* the TCP connection (not ours to close) */
 	int plain;		/* the caller's end of the pair */
 	int local;		/* the pump's end */
@@ -445,7 +444,6 @@ tls_new(const struct tls_opts *o, int server)
 	}
 	t->server = server;
 	t->sock = t->plain = t->local = -1;
-	t->splice[0] = t->splice[1] = -1;
 	t->peer_name = o->peer_name;
 	pthread_mutex_init(&t->mu, NULL);
 	t->ctx = SSL_CTX_new(server ? TLS_server_method() : TLS_client_method());
@@ -635,44 +633,8 @@ ssl_wait(int e, const char *what)
 }
 
 /*
- * With kTLS sending, the caller's bytes go to the socket by splice, and
- * the kernel encrypts them: they never pass through the pump.  in_pipe
- * counts the bytes in the pipe between.  1 moved, 0 not, -1 failed.
- */
-static int
-up_splice(struct tls *t, size_t *in_pipe, int *local_eof, int *sock_ev)
-{
-	ssize_t n;
-	int moved = 0;
-
-	if (!*local_eof && *in_pipe == 0) {
-		n = splice(t->local, NULL, t->splice[1], NULL, PUMP_BUF,
-		    SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
-		if (n > 0) {
-			*in_pipe = n;
-			moved = 1;
-		} else if (n == 0 || (errno != EAGAIN && errno != EINTR))
-			*local_eof = 1;
-	}
-	if (*in_pipe > 0) {
-		n = splice(t->splice[0], NULL, t->sock, NULL, *in_pipe,
-		    SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
-		if (n > 0) {
-			*in_pipe -= n;
-			moved = 1;
-		} else if (n < 0 && (errno == EAGAIN || errno == EINTR))
-			*sock_ev |= POLLOUT;
-		else {
-			xp_seterr(XE_SYS, "TLS to the peer (kTLS splice)");
-			return -1;
-		}
-	}
-	return moved;
-}
-
-/*
  * The record layer in the kernel.  ktls_send: a record of type rec_type
- * (an alert; data goes by send or splice).  ktls_recv: the next record's
+ * (an alert; data goes by send).  ktls_recv: the next record's
  * bytes into buf, with its type.  Both: bytes moved, 0 (recv: the peer's
  * TCP end), -2 to wait, -1 failed with xp_err set.
  */
@@ -809,11 +771,7 @@ pump(void *arg)
 		int moved = 0;
 
 		sock_ev = 0;
-		if (t->splice[0] >= 0) {
-			if ((r = up_splice(t, &up_len, &local_eof, &sock_ev)) < 0)
-				goto fail;
-			moved |= r;
-		} else if (!local_eof && up_len == 0) {
+		if (!local_eof && up_len == 0) {
 			n = read(t->local, t->up, PUMP_BUF);
 			if (n > 0) {
 				up_len = n;
@@ -1025,11 +983,12 @@ tls_start(struct tls *t, int sock, const char *host, int timeout_ms,
 		return -1;
 	ktls_start(t);
 	describe(t);
-	/* kTLS sends: splice, so the bytes skip user space; else copy */
-	if (t->ktls_tx) {
-		if (pipe2(t->splice, O_CLOEXEC | O_NONBLOCK) == 0)
-			io_widen_pipe(t->splice[1]);
-	} else if (buffer_writes(t) < 0)
+	/*
+	 * kTLS sends with send(2) from the pump's buffer.  Not splice: on two
+	 * hosts (Linux 6.1, virtio-net) a stream spliced into kTLS arrived
+	 * garbled though every record authenticated (2026-12-03).
+	 */
+	if (!t->ktls_tx && buffer_writes(t) < 0)
 		return -1;
 	if ((t->up = malloc(PUMP_BUF)) == NULL ||
 	    (t->down = malloc(PUMP_BUF)) == NULL ||
@@ -1112,10 +1071,6 @@ tls_end(struct tls *t, int graceful)
 		close(t->plain);
 	if (t->local >= 0)
 		close(t->local);
-	if (t->splice[0] >= 0) {
-		close(t->splice[0]);
-		close(t->splice[1]);
-	}
 	SSL_free(t->ssl);
 	SSL_CTX_free(t->ctx);
 	OPENSSL_cleanse(t->psk, sizeof(t->psk));

@@ -9,9 +9,8 @@
  * on the socket.  So lz4pipe runs unchanged inside TLS: its frames, its
  * confirm byte (a half-close becomes TLS's close_notify), its timeouts and
  * rate.  Where the kernel offers kernel TLS, it takes the records both
- * ways once OpenSSL's handshake is done (keys from its key log), and the
- * pump splices what it sends; in user space it batches records into few
- * system calls.
+ * ways once OpenSSL's handshake is done (keys from its key log); in user
+ * space the pump batches records into few system calls.
  *
  * The peer is hostile: a connection that ends without close_notify is a
  * cut (or a forged end), never the stream's end; tls_error says so.
