@@ -102,7 +102,6 @@ own_peak() {
 
 # start_trickle PORT GAP: trickle.py in the background, once python started
 start_trickle() {
-	local i
 	python3 "$BATS_TEST_DIRNAME/lib/trickle.py" "$1" "$2" "$T/ready" 2>"$T/terr" &
 	BGPIDS="${BGPIDS:-} $!"
 	for _ in $(seq 200); do

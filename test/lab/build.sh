@@ -99,7 +99,7 @@ cp x/lib/modules/$KV/modules.builtin* x/lib/modules/$KV/modules.order $R/lib/mod
 for m in $MODS; do /sbin/modprobe -d x -S $KV --show-depends $m; done |
     awk '$1 == "insmod" {print $2}' | sort -u | while read -r f; do
 	rel=${f#$C/x/}
-	mkdir -p $R/$(dirname $rel)
+	mkdir -p "$R/$(dirname "$rel")"
 	cp $f $R/$rel
 done
 /sbin/depmod -b $R $KV
@@ -120,7 +120,7 @@ rm -rf $R x/lib/modules
 
 { echo "kernel linux-image-$KV"
   echo "xen $(dpkg-deb -f debs/xen-hypervisor-*.deb Version) shadow_paging=$shadow"
-  echo "guest modules: $(echo $(cat guest-modules/order))"
+  echo "guest modules: $(tr '\n' ' ' < guest-modules/order)"
   cat dom0-packages; } > versions
 echo "$STAMP" > stamp
 echo "lab $V: built"

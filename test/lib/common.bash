@@ -8,7 +8,7 @@ setup_sim() {
 	HOSTB="$BATS_TEST_TMPDIR/hostB"
 	mkdir -p "$HOSTA" "$HOSTB"
 	export T="$BATS_TEST_TMPDIR"
-	STREAMTOOL="$BATS_TEST_DIRNAME/lib/streamtool.py"
+	export STREAMTOOL="$BATS_TEST_DIRNAME/lib/streamtool.py"
 }
 
 # Destroy every domain under a root (teardown; ignores errors).
