@@ -25,7 +25,6 @@
 #include <openssl/x509v3.h>
 
 #include "err.h"
-#include "io.h"
 #include "progress.h"
 #include "tls.h"
 
